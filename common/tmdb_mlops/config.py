@@ -1,0 +1,107 @@
+"""One settings object for every part of the platform.
+
+Values come from environment variables (and a ``.env`` file when present), are
+validated once at start-up, and are injected where needed through
+:func:`get_settings`, so tests can override them. Nothing here has side effects
+at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tmdb_mlops.errors import ConfigError
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "placeholder", "xxx", "your-key-here"}
+
+
+class Settings(BaseSettings):
+    """Every tunable of the platform; see ``.env.template`` for the documented list."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    environment: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+
+    # Storage -----------------------------------------------------------------
+    storage_url: str = "./data"
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_default_region: str = "us-east-1"
+
+    # TMDB --------------------------------------------------------------------
+    tmdb_base_url: str = "https://api.themoviedb.org/3"
+    tmdb_api_key: SecretStr | None = None
+    tmdb_read_access_token: SecretStr | None = None
+    tmdb_rate_limit: float = Field(40.0, gt=0, description="client-side requests per second")
+    tmdb_concurrency: int = Field(8, ge=1, le=64)
+    tmdb_timeout_seconds: float = Field(10.0, gt=0)
+    tmdb_max_retries: int = Field(6, ge=0, le=20)
+    tmdb_language: str = "en-US"
+
+    # Collection --------------------------------------------------------------
+    collect_history_start: date = date(1940, 1, 1)
+    collect_slices: int = Field(30, ge=1, description="train history is split in this many slices")
+    collect_settle_days: int = Field(180, ge=0)
+    collect_min_votes: int = Field(20, ge=0)
+    collect_inference_horizon_days: int = Field(180, ge=1)
+    collect_enrich: bool = True
+    collect_max_reject_fraction: float = Field(0.05, ge=0, le=1)
+
+    # Training ----------------------------------------------------------------
+    train_holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    train_seed: int = 42
+    promotion_tolerance: float = Field(0.0, ge=0, description="allowed RMSE excess over champion")
+    model_signing_key: SecretStr | None = None
+
+    # Serving -----------------------------------------------------------------
+    local_model_dir: str | None = None
+    model_poll_seconds: float = Field(30.0, ge=0)
+    admin_token: SecretStr | None = None
+    max_batch_size: int = Field(1000, ge=1)
+    poster_base_url: str = "https://image.tmdb.org/t/p/w185"
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url_shape(cls, value: str) -> str:
+        if value.startswith("s3://") and len(value) <= len("s3://"):
+            raise ValueError("s3:// URL needs a bucket, e.g. s3://my-bucket/prefix")
+        if "://" in value and not value.startswith(("s3://", "file://")):
+            raise ValueError("only s3:// URLs or local directories are supported")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        for name in ("tmdb_api_key", "tmdb_read_access_token", "admin_token", "model_signing_key"):
+            secret = getattr(self, name)
+            if secret is not None and secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(f"{name.upper()} holds a placeholder; set a real value")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests override via dependency injection."""
+    return load_settings()

@@ -1,0 +1,72 @@
+"""Settings: environment and .env are read, and mistakes give one readable line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tmdb_mlops.config import load_settings
+from tmdb_mlops.errors import ConfigError
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    settings = load_settings()
+    assert settings.storage_url == "./data"
+    assert settings.tmdb_base_url == "https://api.themoviedb.org/3"
+    assert settings.tmdb_rate_limit == 40
+    assert settings.model_poll_seconds == 30
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORAGE_URL", "s3://bucket/prefix")
+    monkeypatch.setenv("TMDB_RATE_LIMIT", "12.5")
+    settings = load_settings()
+    assert settings.storage_url == "s3://bucket/prefix"
+    assert settings.tmdb_rate_limit == 12.5
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("COLLECT_SLICES=7\n")
+    assert load_settings().collect_slices == 7
+
+
+def test_invalid_value_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMDB_RATE_LIMIT", "-3")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "TMDB_RATE_LIMIT" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unsupported_storage_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORAGE_URL", "gs://bucket")
+    with pytest.raises(ConfigError, match="STORAGE_URL"):
+        load_settings()
+
+
+def test_placeholder_secret_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("TMDB_API_KEY", "changeme")
+    with pytest.raises(ConfigError, match="TMDB_API_KEY"):
+        load_settings()
+
+
+def test_secrets_do_not_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMDB_API_KEY", "super-secret-value")
+    settings = load_settings()
+    assert "super-secret-value" not in repr(settings)
+    assert "super-secret-value" not in str(settings.model_dump())
+
+
+def test_env_template_documents_every_setting() -> None:
+    """.env.template and Settings must not drift apart (one source of truth, checked)."""
+    from tmdb_mlops.config import Settings
+
+    template = (Path(__file__).resolve().parents[2] / ".env.template").read_text()
+    documented = {line.split("=", 1)[0] for line in template.splitlines()
+                  if "=" in line and not line.startswith("#")}
+    expected = {name.upper() for name in Settings.model_fields}
+    assert expected - documented == set(), "settings missing from .env.template"

