@@ -1,0 +1,113 @@
+"""Stage 3: fit the served pipeline (featurizer + LightGBM) with temporal early stopping.
+
+The number of boosting rounds is chosen on the most recent slice of the
+training side (never the holdout), then the pipeline is refitted on the whole
+training side with that many rounds, so the served model uses every training
+film and its rounds were chosen on data later than what it was fitted on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from tmdb_mlops.features import DEFAULT_LGBM_PARAMS, assert_pre_release, build_pipeline
+from tmdb_mlops.schema import TARGET
+from tmdb_train.split import temporal_split
+
+log = logging.getLogger(__name__)
+
+EARLY_STOPPING_FRACTION = 0.15
+MAX_ROUNDS = 3000
+PATIENCE = 100
+
+
+@dataclass
+class FitResult:
+    """The fitted pipeline and how its size was chosen."""
+
+    pipeline: Pipeline
+    best_iteration: int
+    early_stopping_rows: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_rounds(
+    train: pd.DataFrame,
+    *,
+    seed: int,
+    params: Mapping[str, Any],
+    fraction: float,
+    feature_params: Mapping[str, Any] | None = None,
+    post_release: bool = False,
+) -> tuple[int, int, float]:
+    """Boosting rounds chosen by early stopping on the latest ``fraction`` of ``train``.
+
+    ``post_release`` is for the leakage experiment only (modeling/).
+
+    Returns:
+        (best iteration, rows in the early-stopping split, RMSE there at the best iteration)
+    """
+    import lightgbm
+
+    fit_part, stop_part = temporal_split(train, fraction=fraction)
+    pipeline = build_pipeline("lightgbm", seed=seed, params={**params, "n_estimators": MAX_ROUNDS},
+                              feature_params=feature_params, post_release=post_release)
+    featurizer, model = pipeline.steps[0][1], pipeline.steps[-1][1]
+    X_fit = featurizer.fit_transform(fit_part, fit_part[TARGET].to_numpy())
+    X_stop = featurizer.transform(stop_part)
+    model.fit(
+        X_fit,
+        fit_part[TARGET].to_numpy(),
+        eval_X=(X_stop,),
+        eval_y=(stop_part[TARGET].to_numpy(),),
+        callbacks=[lightgbm.early_stopping(PATIENCE, verbose=False)],
+    )
+    best = int(model.best_iteration_ or MAX_ROUNDS)
+    score = float(model.best_score_["valid_0"]["l2"]) ** 0.5
+    return max(best, 1), len(stop_part), score
+
+
+def fit_model(
+    train: pd.DataFrame,
+    *,
+    seed: int,
+    params: Mapping[str, Any] | None = None,
+    feature_params: Mapping[str, Any] | None = None,
+    early_stopping_fraction: float = EARLY_STOPPING_FRACTION,
+) -> FitResult:
+    """Fit the pipeline that will be registered (pre-release features only)."""
+    chosen = {**DEFAULT_LGBM_PARAMS, **dict(params or {})}
+    best, stop_rows, _ = choose_rounds(train, seed=seed, params=chosen,
+                                       fraction=early_stopping_fraction,
+                                       feature_params=feature_params)
+    chosen["n_estimators"] = best
+    pipeline = build_pipeline("lightgbm", seed=seed, params=chosen, feature_params=feature_params)
+    pipeline.fit(train, train[TARGET].to_numpy())
+    assert_pre_release(pipeline)
+    log.info("fitted LightGBM: %d rounds (early stopping on %d most recent training rows)",
+             best, stop_rows)
+    return FitResult(pipeline=pipeline, best_iteration=best, early_stopping_rows=stop_rows,
+                     params=chosen)
+
+
+def fit_ridge(train: pd.DataFrame, *, seed: int) -> Pipeline:
+    """The linear baseline on exactly the same features."""
+    pipeline = build_pipeline("ridge", seed=seed)
+    pipeline.fit(train, train[TARGET].to_numpy())
+    return pipeline
+
+
+def feature_importance(pipeline: Pipeline) -> dict[str, float]:
+    """Gain importance by feature name, largest first (for reports and the model card)."""
+    names = pipeline.steps[0][1].get_feature_names_out()
+    gains = pipeline.steps[-1][1].booster_.feature_importance(importance_type="gain")
+    total = float(np.sum(gains)) or 1.0
+    ranked = sorted(zip(names, gains, strict=True), key=lambda kv: -kv[1])
+    return {str(name): round(float(gain) / total, 6) for name, gain in ranked}
