@@ -12,6 +12,7 @@ help:
 	@echo "make test   - the whole test suite, starting the servers it needs"
 	@echo "make lint   - ruff"
 	@echo "make airflow- standalone Airflow with the DockerOperator DAGs"
+	@echo "make images - build the stage images (immutable tags recorded in .env)"
 	@echo "make bench  - the benchmark scripts under benchmarks/"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -34,8 +35,11 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-airflow: $(STAMP)
+airflow: $(STAMP) images
 	scripts/airflow-standalone.sh
+
+images:
+	scripts/build-images.sh collect train serve
 
 bench: $(STAMP)
 	scripts/run-benchmarks.sh

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     tmdb_timeout_seconds: float = Field(10.0, gt=0)
     tmdb_max_retries: int = Field(6, ge=0, le=20)
     tmdb_language: str = "en-US"
+    tmdb_max_pages: int = Field(
+        500, ge=1, le=500, description="TMDB pages no query past 500; lower only for a sandbox"
+    )
 
     # Collection --------------------------------------------------------------
     collect_history_start: date = date(1940, 1, 1)

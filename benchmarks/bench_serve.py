@@ -1,0 +1,341 @@
+"""Serving benchmark: our /predict against MLflow's scoring server and a FastAPI floor.
+
+Same machine, same trained pipeline, loopback, one worker each; every server
+is pinned to CPU 0 (``taskset -c 0``) and the load generator (wrk, Debian's
+``apt-get install -y wrk``) to CPU 1. Three servers:
+
+1. ours: ``tmdb-mlops serve`` (the champion of a freshly trained registry);
+2. MLflow: ``mlflow models serve --env-manager local --workers 1`` on the same
+   fitted pipeline saved with ``mlflow.sklearn``, run from its own virtual
+   environment ``.venv-mlflow`` (created here with a pinned mlflow);
+3. floor: ``floor_app.py``, a FastAPI endpoint that validates the same request
+   body (``MovieFeatures``) and returns a constant: the cost of HTTP + FastAPI +
+   validation, which no model server can beat.
+
+Single-row throughput and p50/p99 at 1 and 32 connections, then a batch of
+1,000 rows: latency and rows/s against the bare in-process ``pipeline.predict``.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_serve.py [--duration 10] [--store DIR] [--skip-mlflow]
+
+Without ``--store`` a sandbox history is collected and trained into a temporary
+store first (about 20 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CLI = str(BIN / "tmdb-mlops")
+MLFLOW_VENV = ROOT / ".venv-mlflow"
+MLFLOW_VERSION = "3.17.2"  # 3.18.0 needs an mlflow-skinny release the index does not have
+AS_OF = "2014-03-01"
+SERVER_CPU = "0"
+CLIENT_CPU = "1"
+GOALS = {"vs_mlflow": 20.0, "vs_floor": 0.60, "p99_ms": 10.0, "batch_ratio": 1.5}
+
+
+# --- processes -----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Proc:
+    """A child process in its own session, stopped by its PID (process group)."""
+
+    def __init__(self, args: list[str], *, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        handle = log.open("ab")
+        self.popen = subprocess.Popen(args, env=env, stdout=handle, stderr=handle,
+                                      start_new_session=True)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+
+def wait_http(url: str, *, proc: Proc, timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise SystemExit(f"server exited ({proc.popen.returncode}); see {proc.log}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f}s; see {proc.log}")
+
+
+def pinned(cpu: str, args: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *args] if shutil.which("taskset") else args
+
+
+# --- data and model ------------------------------------------------------------------------
+
+def prepare_store(work: Path) -> Path:
+    """Collect a sandbox history and train: the registry the servers will load."""
+    store = work / "store"
+    port = free_port()
+    env = {**os.environ, "TMDB_BASE_URL": f"http://127.0.0.1:{port}/3", "TMDB_API_KEY": "bench",
+           "STORAGE_URL": str(store), "COLLECT_HISTORY_START": "2005-01-01",
+           "COLLECT_SLICES": "1", "TMDB_RATE_LIMIT": "1000", "TMDB_CONCURRENCY": "16"}
+    sandbox = Proc([CLI, "sandbox", "--host", "127.0.0.1", "--port", str(port), "--api-key",
+                    "bench"], env=env, log=work / "sandbox.log")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", proc=sandbox)
+        for args in (["collect", "--logical-date", AS_OF, "--split", "all"],
+                     ["train", "--as-of", AS_OF]):
+            result = subprocess.run([CLI, *args], env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise SystemExit(f"{' '.join(args)} failed: {result.stderr.strip()[-500:]}")
+    finally:
+        sandbox.stop()
+    return store
+
+
+def load_model(store: Path):
+    from tmdb_mlops.registry import Registry
+    from tmdb_mlops.storage import open_storage
+
+    return Registry(open_storage(str(store))).load()
+
+
+def mlflow_python() -> Path:
+    """``.venv-mlflow`` with a pinned mlflow and our pinned ML libraries (so the pickle loads)."""
+    python = MLFLOW_VENV / "bin" / "python"
+    if not (MLFLOW_VENV / "bin" / "mlflow").exists():
+        print(f"creating {MLFLOW_VENV} (mlflow=={MLFLOW_VERSION}) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(MLFLOW_VENV)], check=True)
+        pins = [line.strip() for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if re.match(r"(?i)^(scikit-learn|lightgbm|numpy|pandas|joblib|scipy)==", line)]
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"mlflow=={MLFLOW_VERSION}",
+                        *pins], check=True)
+    return python
+
+
+def save_mlflow_model(model, work: Path) -> Path:
+    """The same fitted pipeline as an MLflow sklearn model, saved from MLflow's own venv."""
+    import joblib
+
+    pickle_path = work / "pipeline.joblib"
+    joblib.dump(model.pipeline, pickle_path)
+    target = work / "mlflow-model"
+    script = (
+        "import sys, joblib, mlflow.sklearn\n"
+        "pipeline = joblib.load(sys.argv[1])\n"
+        "mlflow.sklearn.save_model(pipeline, sys.argv[2], serialization_format='cloudpickle')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "common")}
+    subprocess.run([str(mlflow_python()), "-c", script, str(pickle_path), str(target)],
+                   env=env, check=True)
+    return target
+
+
+# --- load generation -----------------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip())
+    if not match:
+        raise ValueError(f"cannot read wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, body: str, *, connections: int, duration: int, work: Path) -> dict[str, float]:
+    """wrk on CPU 1: requests/s, p50 and p99 in ms, and non-2xx responses."""
+    script = work / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = {json.dumps(body)}\n"
+    )
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+            url]
+    subprocess.run(pinned(CLIENT_CPU, [*args[:3], "-d2s", *args[4:]]), capture_output=True)
+    out = subprocess.run(pinned(CLIENT_CPU, args), capture_output=True, text=True, check=True)
+    text = out.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": float(errors.group(1)) if errors else 0}
+
+
+def time_posts(url: str, body: bytes, *, repeat: int) -> float:
+    """Median seconds of one POST (sequential, keep-alive), after a warm-up."""
+    import httpx
+
+    with httpx.Client(timeout=120, headers={"content-type": "application/json"}) as client:
+        for _ in range(3):
+            client.post(url, content=body).raise_for_status()
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            client.post(url, content=body).raise_for_status()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# --- main ----------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--store", type=Path, help="a store with a champion (else trained here)")
+    parser.add_argument("--skip-mlflow", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is required: apt-get install -y wrk")
+
+    import numpy as np
+    import pandas as pd
+
+    from tmdb_serve.schemas import EXAMPLES, MovieFeatures, to_record
+
+    work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    store = args.store or prepare_store(work)
+    model = load_model(store)
+    print(f"model {model.version} from {store}; logs in {work}", flush=True)
+
+    single = EXAMPLES[0]
+    record = to_record(MovieFeatures.model_validate(single))
+    batch_items = [dict(EXAMPLES[i % len(EXAMPLES)], title=f"Film {i}") for i in range(1000)]
+    batch_records = [to_record(MovieFeatures.model_validate(item)) for item in batch_items]
+    frame = pd.DataFrame.from_records(batch_records)
+
+    env = {**os.environ, "STORAGE_URL": str(store), "MODEL_POLL_SECONDS": "0",
+           "LOG_LEVEL": "WARNING"}
+    servers: dict[str, dict] = {}
+    ours_port, floor_port, mlflow_port = free_port(), free_port(), free_port()
+    servers["ours"] = {
+        "cmd": [CLI, "serve", "--host", "127.0.0.1", "--port", str(ours_port)],
+        "env": env, "health": f"http://127.0.0.1:{ours_port}/ready",
+        "url": f"http://127.0.0.1:{ours_port}/predict", "body": json.dumps(single),
+        "batch_url": f"http://127.0.0.1:{ours_port}/predict/batch",
+        "batch_body": json.dumps({"items": batch_items}),
+    }
+    servers["floor"] = {
+        "cmd": [sys.executable, str(ROOT / "benchmarks" / "floor_app.py"), str(floor_port)],
+        "env": env, "health": f"http://127.0.0.1:{floor_port}/health",
+        "url": f"http://127.0.0.1:{floor_port}/predict", "body": json.dumps(single),
+    }
+    if not args.skip_mlflow:
+        mlflow_model = save_mlflow_model(model, work)
+        mlflow_bin = MLFLOW_VENV / "bin"
+        servers["mlflow"] = {
+            "cmd": [str(mlflow_bin / "mlflow"), "models", "serve", "-m", str(mlflow_model),
+                    "--env-manager", "local", "--workers", "1", "-h", "127.0.0.1",
+                    "-p", str(mlflow_port)],
+            "env": {**os.environ, "PATH": f"{mlflow_bin}:{os.environ['PATH']}",
+                    "PYTHONPATH": str(ROOT / "common")},
+            "health": f"http://127.0.0.1:{mlflow_port}/ping",
+            "url": f"http://127.0.0.1:{mlflow_port}/invocations",
+            "body": json.dumps({"dataframe_records": [record]}),
+            "batch_url": f"http://127.0.0.1:{mlflow_port}/invocations",
+            "batch_body": json.dumps({"dataframe_records": batch_records}),
+        }
+
+    results: dict[str, dict] = {}
+    for name, spec in servers.items():
+        proc = Proc(pinned(SERVER_CPU, spec["cmd"]), env=spec["env"], log=work / f"{name}.log")
+        try:
+            wait_http(spec["health"], proc=proc)
+            row: dict[str, float] = {}
+            for connections in (1, 32):
+                stats = wrk(spec["url"], spec["body"], connections=connections,
+                            duration=args.duration, work=work)
+                if stats["errors"]:
+                    raise SystemExit(f"{name}: {stats['errors']:.0f} failed requests")
+                row.update({f"{k}_{connections}": v for k, v in stats.items()})
+                print(f"{name:6s} c={connections:2d}: {stats['rps']:9.0f} req/s  "
+                      f"p50 {stats['p50']:7.2f} ms  p99 {stats['p99']:7.2f} ms", flush=True)
+            if "batch_url" in spec:
+                seconds = time_posts(spec["batch_url"], spec["batch_body"].encode(), repeat=15)
+                row["batch_ms"] = seconds * 1e3
+                print(f"{name:6s} batch of 1000: {seconds * 1e3:7.1f} ms", flush=True)
+            results[name] = row
+        finally:
+            proc.stop()
+
+    model.pipeline.predict(frame)
+    inproc = statistics.median(
+        _timed(lambda: model.pipeline.predict(frame)) for _ in range(15)
+    )
+    single_inproc = statistics.median(
+        _timed(lambda: model.predict_records([record])) for _ in range(200)
+    )
+    report(results, inproc_batch_ms=inproc * 1e3, inproc_single_us=single_inproc * 1e6)
+    assert np.isfinite(inproc)
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def report(results: dict[str, dict], *, inproc_batch_ms: float, inproc_single_us: float) -> None:
+    ours, floor, mlflow = results["ours"], results["floor"], results.get("mlflow")
+    print("\n| server | req/s c=1 | p50 c=1 | p99 c=1 | req/s c=32 | p50 c=32 | p99 c=32 |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, row in results.items():
+        print(f"| {name} | {row['rps_1']:.0f} | {row['p50_1']:.2f} ms | {row['p99_1']:.2f} ms | "
+              f"{row['rps_32']:.0f} | {row['p50_32']:.2f} ms | {row['p99_32']:.2f} ms |")
+    print(f"\nin-process: predict_records (1 row) {inproc_single_us:.0f} us; "
+          f"pipeline.predict (1000 rows) {inproc_batch_ms:.1f} ms "
+          f"= {1000 / inproc_batch_ms * 1e3:.0f} rows/s")
+    print(f"our /predict/batch (1000 rows): {ours['batch_ms']:.1f} ms "
+          f"= {1000 / ours['batch_ms'] * 1e3:.0f} rows/s")
+    if mlflow and "batch_ms" in mlflow:
+        print(f"MLflow /invocations (1000 rows): {mlflow['batch_ms']:.1f} ms")
+    checks = [
+        ("ours / floor req/s at c=32", ours["rps_32"] / floor["rps_32"], GOALS["vs_floor"], ">="),
+        ("our p99 at c=32 (ms)", ours["p99_32"], GOALS["p99_ms"], "<"),
+        ("batch / in-process pipeline.predict", ours["batch_ms"] / inproc_batch_ms,
+         GOALS["batch_ratio"], "<="),
+    ]
+    if mlflow:
+        checks.insert(0, ("ours / MLflow req/s at c=32", ours["rps_32"] / mlflow["rps_32"],
+                          GOALS["vs_mlflow"], ">="))
+        checks.insert(1, ("ours / MLflow req/s at c=1", ours["rps_1"] / mlflow["rps_1"],
+                          None, ""))
+    print("\n| ratio | measured | goal | met |")
+    print("|---|---:|---:|---|")
+    for label, value, goal, op in checks:
+        met = "" if goal is None else (
+            "yes" if (value >= goal if op == ">=" else value <= goal if op == "<=" else value < goal)
+            else "NO")
+        goal_text = "" if goal is None else f"{op} {goal:g}"
+        print(f"| {label} | {value:.2f} | {goal_text} | {met} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""What the project's DAGs share: images, Docker settings, container environment.
+
+Imported only by the DAG files (it needs Airflow). It lives in the installed
+package rather than beside the DAGs so that every DagBag can import it, with or
+without the DAGs folder on ``sys.path``, and so that the list of settings
+forwarded to the containers comes from :class:`~tmdb_mlops.config.Settings`
+itself instead of a copy.
+
+Everything is read from the environment when a DAG file is parsed. The
+dag-processor, the scheduler and the task runner all parse the files with the
+same environment, which compose (``env_file: .env``), ``make airflow`` and the
+tests set up the same way, so one ``.env`` configures the images, the stages and
+the DAGs. Nothing here does I/O beyond ``os.environ`` (except :func:`reload_serving`,
+which runs inside a task, never at parse time).
+
+Secrets are split from plain settings on purpose: they go to DockerOperator's
+``private_environment``, which is neither a template field nor serialized, so
+they never reach the metadata database, the rendered-template view or the logs.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset
+
+from tmdb_mlops.config import Settings
+
+#: The processed train partitions: collect_train updates it, tmdb_train is scheduled on it.
+PROCESSED_TRAIN = Asset(name="tmdb_processed_train", uri="tmdb-mlops://processed/train")
+
+#: The run's logical date, or its run_after when there is none (manual and
+#: asset-triggered runs in Airflow 3); never the container's wall clock.
+#: ``logical_date`` is absent from the template context of such runs, so read
+#: it from ``dag_run``.
+RUN_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+
+
+
+def _secret_field(annotation: object) -> bool:
+    return "SecretStr" in repr(annotation)
+
+
+#: Settings the stage containers receive as plain environment (visible in the
+#: UI): every non-secret field of :class:`~tmdb_mlops.config.Settings`.
+PLAIN_ENV: tuple[str, ...] = tuple(
+    name.upper() for name, field in Settings.model_fields.items() if not _secret_field(field.annotation)
+)
+
+#: Secrets the stages need, passed through ``private_environment`` only. The
+#: serving admin token stays out: no stage container needs it.
+SECRET_ENV: tuple[str, ...] = tuple(
+    name.upper()
+    for name, field in Settings.model_fields.items()
+    if _secret_field(field.annotation) and name != "admin_token"
+)
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def image(stage: str) -> str:
+    """The immutable image reference of a stage (``COLLECT_IMAGE``, ``TRAIN_IMAGE``...).
+
+    Written once into ``.env`` by ``scripts/build-images.sh``; the fallback names
+    the tag so a missing build fails with an obvious "image not found".
+    """
+    tag = _env("IMAGE_TAG", "unset-run-scripts-build-images")
+    return _env(f"{stage.upper()}_IMAGE", f"tmdb-mlops/{stage}:{tag}")
+
+
+def start_date() -> pendulum.DateTime:
+    """First logical date of the daily schedule (``PIPELINE_START_DATE``)."""
+    return pendulum.parse(_env("PIPELINE_START_DATE", "2026-01-01"), tz="UTC")  # type: ignore[return-value]
+
+
+def end_date() -> pendulum.DateTime | None:
+    """Last logical date of the daily schedule (``PIPELINE_END_DATE``), none by default.
+
+    Bounding the schedule lets a test or a one-off history load own exactly the
+    dates it backfills: no scheduled run can appear after the end.
+    """
+    value = _env("PIPELINE_END_DATE", "")
+    return pendulum.parse(value, tz="UTC") if value else None  # type: ignore[return-value]
+
+
+def catchup() -> bool:
+    """Whether missed days are scheduled (``PIPELINE_CATCHUP``, on by default)."""
+    return _env("PIPELINE_CATCHUP", "true").lower() in {"1", "true", "yes", "on"}
+
+
+def default_args() -> dict[str, Any]:
+    """Retries with exponential backoff: TMDB and S3 hiccups should heal without a human."""
+    return {
+        "owner": "tmdb-mlops",
+        "retries": int(_env("PIPELINE_RETRIES", "3")),
+        "retry_delay": timedelta(seconds=float(_env("PIPELINE_RETRY_DELAY_SECONDS", "60"))),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": timedelta(hours=2),
+    }
+
+
+def plain_environment() -> dict[str, str]:
+    """The non-secret settings forwarded to the containers (only those set)."""
+    return {name: os.environ[name] for name in PLAIN_ENV if os.environ.get(name)}
+
+
+def private_environment() -> dict[str, str]:
+    """The secrets forwarded to the containers (only those set)."""
+    return {name: os.environ[name] for name in SECRET_ENV if os.environ.get(name)}
+
+
+def docker_kwargs() -> dict[str, Any]:
+    """DockerOperator arguments every stage task shares.
+
+    ``mount_tmp_dir=False``: the stages write to the object store, never to a
+    host directory, and a bind mount breaks when Airflow itself runs in a
+    container. ``auto_remove="success"`` keeps failed containers for inspection.
+    ``PIPELINE_DOCKER_NETWORK`` is ``host`` when the S3 server and TMDB sandbox
+    listen on the host's loopback (tests, ``make airflow``), a compose network
+    name in the compose stack.
+    """
+    return {
+        "docker_url": _env("PIPELINE_DOCKER_URL", _env("DOCKER_HOST", "unix://var/run/docker.sock")),
+        "network_mode": _env("PIPELINE_DOCKER_NETWORK", "bridge"),
+        "api_version": _env("PIPELINE_DOCKER_API_VERSION", "auto"),
+        "mount_tmp_dir": False,
+        "auto_remove": "success",
+        "force_pull": False,
+        "tty": False,
+        "environment": plain_environment(),
+        "private_environment": private_environment(),
+    }
+
+
+def reload_serving() -> str | None:
+    """Ask the serving API to check the champion now; return the version it serves.
+
+    Runs inside a task. Without ``SERVING_URL`` or ``ADMIN_TOKEN`` serving picks
+    the new champion up by polling ``models/champion.json`` instead, and the task
+    says so. The token is read here, at run time, so it never enters a template.
+    """
+    import json
+    import logging
+    import urllib.request
+
+    log = logging.getLogger(__name__)
+    url = os.environ.get("SERVING_URL", "").rstrip("/")
+    token = os.environ.get("ADMIN_TOKEN", "")
+    if not url or not token:
+        log.info("SERVING_URL or ADMIN_TOKEN unset: serving picks up the champion by polling")
+        return None
+    request = urllib.request.Request(
+        f"{url}/admin/reload",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (configured URL)
+        result = json.loads(response.read())
+    log.info("serving reload: outcome=%s version=%s", result.get("outcome"), result.get("model_version"))
+    if result.get("outcome") in {"refused", "error"}:
+        raise RuntimeError(f"serving refused the champion: {result.get('detail', '')}")
+    return result.get("model_version")

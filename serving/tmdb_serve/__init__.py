@@ -1,0 +1,1 @@
+"""The prediction service: FastAPI app serving the registry's champion model."""

@@ -1,0 +1,143 @@
+"""Server-side SVG charts: no CDN, no JavaScript, so the results page works offline.
+
+Each function returns ``Markup`` with every label escaped here, so the
+autoescaping template can embed it as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from markupsafe import Markup, escape
+
+WIDTH = 480
+HEIGHT = 220
+PAD_LEFT = 40
+PAD_BOTTOM = 28
+PAD_TOP = 24
+PALETTE = ("#2f6db5", "#e07b39", "#5a9e4b", "#8c6bb1", "#c0504d")
+
+
+def _svg(body: list[str], *, title: str, height: int = HEIGHT) -> Markup:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
+        f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<text x="{WIDTH / 2}" y="15" text-anchor="middle" class="chart-title">{escape(title)}</text>'
+    )
+    return Markup(head + "".join(body) + "</svg>")
+
+
+def _empty(title: str, message: str) -> Markup:
+    return _svg(
+        [f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">{escape(message)}</text>'],
+        title=title,
+    )
+
+
+def histogram(
+    values: Sequence[float] | np.ndarray,
+    *,
+    title: str,
+    lo: float = 0.0,
+    hi: float = 10.0,
+    bins: int = 20,
+) -> Markup:
+    """Bars of counts over equal-width bins between ``lo`` and ``hi``."""
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        return _empty(title, "no predictions")
+    counts, edges = np.histogram(np.clip(data, lo, hi), bins=bins, range=(lo, hi))
+    plot_w = WIDTH - PAD_LEFT - 10
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    top = max(int(counts.max()), 1)
+    bar_w = plot_w / bins
+    body = [
+        f'<line x1="{PAD_LEFT}" y1="{PAD_TOP + plot_h}" x2="{PAD_LEFT + plot_w}" '
+        f'y2="{PAD_TOP + plot_h}" stroke="#555"/>',
+        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 8}" text-anchor="end" class="tick">{top}</text>',
+    ]
+    for i, count in enumerate(counts):
+        h = plot_h * count / top
+        x = PAD_LEFT + i * bar_w
+        body.append(
+            f'<rect class="bar" x="{x + 1:.1f}" y="{PAD_TOP + plot_h - h:.1f}" '
+            f'width="{bar_w - 2:.1f}" height="{h:.1f}" fill="{PALETTE[0]}">'
+            f"<title>{edges[i]:.1f}-{edges[i + 1]:.1f}: {count}</title></rect>"
+        )
+    for tick in range(int(lo), int(hi) + 1, 2):
+        x = PAD_LEFT + plot_w * (tick - lo) / (hi - lo)
+        body.append(
+            f'<text x="{x:.1f}" y="{HEIGHT - 10}" text-anchor="middle" class="tick">{tick}</text>'
+        )
+    return _svg(body, title=title)
+
+
+def hbar(items: Sequence[tuple[str, float]], *, title: str, limit: int = 12) -> Markup:
+    """Horizontal bars, largest first (feature importance)."""
+    ranked = sorted(items, key=lambda item: item[1], reverse=True)[:limit]
+    if not ranked:
+        return _empty(title, "not available for this model")
+    row = 16
+    height = PAD_TOP + row * len(ranked) + 8
+    label_w = 170
+    plot_w = WIDTH - label_w - 50
+    top = max(value for _, value in ranked) or 1.0
+    body = []
+    for i, (label, value) in enumerate(ranked):
+        y = PAD_TOP + i * row
+        w = max(plot_w * value / top, 0.0)
+        short = label if len(label) <= 28 else label[:27] + "…"
+        body.append(
+            f'<text x="{label_w - 6}" y="{y + 11}" text-anchor="end" class="tick">'
+            f"{escape(short)}</text>"
+            f'<rect class="bar" x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row - 4}" '
+            f'fill="{PALETTE[1]}"><title>{escape(label)}: {value:.4g}</title></rect>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 11}" class="tick">{value:.3g}</text>'
+        )
+    return _svg(body, title=title, height=height)
+
+
+def grouped_bars(
+    categories: Sequence[str], series: dict[str, Sequence[float | None]], *, title: str
+) -> Markup:
+    """One group of bars per category (model version), one bar per series (RMSE of each)."""
+    if not categories or not series:
+        return _empty(title, "no registered versions")
+    values = [v for s in series.values() for v in s if v is not None and np.isfinite(v)]
+    top = max(values) if values else 1.0
+    plot_w = WIDTH - PAD_LEFT - 10
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM - 14
+    group_w = plot_w / len(categories)
+    bar_w = max(group_w * 0.8 / len(series), 1.0)
+    body = [
+        f'<line x1="{PAD_LEFT}" y1="{PAD_TOP + plot_h}" x2="{PAD_LEFT + plot_w}" '
+        f'y2="{PAD_TOP + plot_h}" stroke="#555"/>',
+        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 8}" text-anchor="end" class="tick">{top:.2f}</text>',
+    ]
+    for g, category in enumerate(categories):
+        x0 = PAD_LEFT + g * group_w + group_w * 0.1
+        for s, (name, points) in enumerate(series.items()):
+            value = points[g]
+            if value is None or not np.isfinite(value):
+                continue
+            h = plot_h * value / top if top else 0
+            body.append(
+                f'<rect class="bar" x="{x0 + s * bar_w:.1f}" y="{PAD_TOP + plot_h - h:.1f}" '
+                f'width="{bar_w - 1:.1f}" height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}">'
+                f"<title>{escape(category)} {escape(name)}: {value:.4f}</title></rect>"
+            )
+        label = category if len(category) <= 16 else "…" + category[-15:]
+        body.append(
+            f'<text x="{x0 + group_w * 0.4:.1f}" y="{PAD_TOP + plot_h + 12}" '
+            f'text-anchor="middle" class="tick">{escape(label)}</text>'
+        )
+    for s, name in enumerate(series):
+        x = PAD_LEFT + s * 110
+        body.append(
+            f'<rect x="{x}" y="{HEIGHT - 12}" width="10" height="10" '
+            f'fill="{PALETTE[s % len(PALETTE)]}"/>'
+            f'<text x="{x + 14}" y="{HEIGHT - 3}" class="tick">{escape(name)}</text>'
+        )
+    return _svg(body, title=title)

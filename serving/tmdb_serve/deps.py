@@ -1,0 +1,55 @@
+"""Dependency aliases for the routers, as in the FastAPI template.
+
+Everything a handler needs hangs off ``app.state`` (built by ``create_app``),
+so tests override it by building an app with other settings or a fake store.
+The providers are ``async def`` on purpose: FastAPI runs a plain ``def``
+dependency in its thread pool, and two thread hops per request cost more than
+the model's prediction (measured: 990 vs several thousand requests/s).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from tmdb_mlops.config import Settings
+from tmdb_serve.metrics import ServiceMetrics
+from tmdb_serve.model_store import ModelStore, ServableModel
+from tmdb_serve.results import ResultsService
+
+NO_MODEL = (
+    "no model is loaded: the registry has no usable champion and no local bundle is "
+    "configured (LOCAL_MODEL_DIR); see GET /ready"
+)
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_store(request: Request) -> ModelStore:
+    return request.app.state.store
+
+
+async def get_metrics(request: Request) -> ServiceMetrics:
+    return request.app.state.metrics
+
+
+async def get_results(request: Request) -> ResultsService:
+    return request.app.state.results
+
+
+async def get_model(request: Request) -> ServableModel:
+    """The model for this request, read once: a concurrent swap cannot change it midway."""
+    model = request.app.state.store.current
+    if model is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=NO_MODEL)
+    return model
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[ModelStore, Depends(get_store)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+ModelDep = Annotated[ServableModel, Depends(get_model)]
+ResultsDep = Annotated[ResultsService, Depends(get_results)]

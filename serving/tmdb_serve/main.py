@@ -1,0 +1,171 @@
+"""The FastAPI application: routers, middleware, and the model's lifecycle.
+
+``create_app`` builds everything from one ``Settings`` object; the lifespan
+loads the champion (or the local fallback) and starts the poller, and stops it
+on shutdown. Tests pass their own settings, or a fake registry in unit tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from tmdb_mlops import __version__
+from tmdb_mlops.config import Settings, get_settings
+from tmdb_mlops.storage import Storage, storage_from_settings
+from tmdb_serve.metrics import MetricsMiddleware, ServiceMetrics
+from tmdb_serve.middleware import BodySizeLimitMiddleware
+from tmdb_serve.model_store import ModelStore, RegistryLike, ServableModel
+from tmdb_serve.results import ResultsService
+from tmdb_serve.routers import admin, model, pages, predict
+
+log = logging.getLogger(__name__)
+
+# Room for a full batch of maximal items (each at most ~16 KiB of JSON) plus slack.
+BYTES_PER_ITEM = 16 * 1024
+BODY_SLACK = 1024 * 1024
+
+
+def max_body_bytes(settings: Settings) -> int:
+    return BODY_SLACK + settings.max_batch_size * BYTES_PER_ITEM
+
+
+def _signing_key(settings: Settings) -> str | None:
+    key = settings.model_signing_key
+    return key.get_secret_value() if key is not None else None
+
+
+def build_registry(settings: Settings, storage: Storage) -> RegistryLike:
+    """The trainer's registry on the configured store (checks sha256 and the HMAC on load)."""
+    from tmdb_mlops.registry import Registry
+
+    return Registry(storage, signing_key=_signing_key(settings))
+
+
+def build_local_loader(settings: Settings) -> Callable[[], ServableModel] | None:
+    """``load_local(LOCAL_MODEL_DIR)`` (same checks as the registry), or None when unset."""
+    if not settings.local_model_dir:
+        return None
+    directory = settings.local_model_dir
+    key = _signing_key(settings)
+
+    def load() -> ServableModel:
+        from tmdb_mlops.registry import load_local
+
+        return load_local(directory, signing_key=key)
+
+    return load
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 without echoing the input: it may be huge or hold NaN, which JSON cannot carry."""
+    errors = [
+        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": err.get("type")}
+        for err in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: RegistryLike | None = None,
+    storage: Storage | None = None,
+    local_loader: Callable[[], ServableModel] | None = None,
+) -> FastAPI:
+    """Build the service.
+
+    Args:
+        settings: defaults to the process settings (environment and ``.env``).
+        registry: injected by unit tests; otherwise the trainer's ``Registry``.
+        storage: the store of the registry and the inference partitions.
+        local_loader: injected by unit tests; otherwise ``load_local(LOCAL_MODEL_DIR)``.
+    """
+    settings = settings or get_settings()
+    metrics = ServiceMetrics()
+    if storage is None:
+        storage = storage_from_settings(settings)
+    if registry is None:
+        registry = build_registry(settings, storage)
+    store = ModelStore(
+        registry=registry,
+        local_loader=local_loader or build_local_loader(settings),
+        metrics=metrics,
+        poll_seconds=settings.model_poll_seconds,
+    )
+    results = ResultsService(
+        storage=storage,
+        registry=registry,
+        poster_base_url=settings.poster_base_url,
+        refresh_seconds=settings.model_poll_seconds or 30.0,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(store.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(store.stop)
+
+    app = FastAPI(
+        title="TMDB rating predictor",
+        version=__version__,
+        description=(
+            "Predicts the TMDB rating (vote_average, 0-10) of a film before its release, "
+            "with the champion model of the registry. See /results for the upcoming films."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.store = store
+    app.state.results = results
+
+    app.include_router(predict.router)
+    app.include_router(model.router)
+    app.include_router(admin.router)
+    app.include_router(pages.router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=Path(__file__).resolve().parent / "static"),
+        name="static",
+    )
+
+    @app.get("/metrics", tags=["model"], response_class=Response)
+    def prometheus_metrics() -> Response:
+        """Prometheus metrics: requests, latency, predictions, model version, reloads."""
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/results")
+
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes(settings))
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def app_factory() -> Any:
+    """For ``uvicorn --factory tmdb_serve.main:app_factory``."""
+    from tmdb_mlops.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

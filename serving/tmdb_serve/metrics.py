@@ -1,0 +1,148 @@
+"""Prometheus metrics of one app instance, and the ASGI middleware that records them.
+
+Each app gets its own ``CollectorRegistry`` so several apps (tests, the
+benchmark) can live in one process without duplicate-series errors. The
+middleware is plain ASGI, not ``BaseHTTPMiddleware``: at thousands of requests
+per second a per-request task and stream wrapper would cost more than the
+model. Label children are cached so the hot path is a dict lookup, an
+increment and an observation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+RATING_BUCKETS = tuple(x / 2 for x in range(1, 21))  # 0.5 .. 10.0
+
+
+class ServiceMetrics:
+    """Every metric the service exports, registered in a private registry."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "tmdb_http_requests_total",
+            "HTTP requests by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tmdb_http_request_duration_seconds",
+            "Time from the request to the end of the response, by route and status.",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Histogram(
+            "tmdb_prediction_rating",
+            "Predicted ratings served (after clamping to 0-10).",
+            buckets=RATING_BUCKETS,
+            registry=self.registry,
+        )
+        self.clamped = Counter(
+            "tmdb_predictions_clamped_total",
+            "Predictions whose raw model output fell outside 0-10.",
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "tmdb_model_info",
+            "The model being served (value 1), by version and source.",
+            ["version", "source"],
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "tmdb_model_reloads_total",
+            "Model reload checks that changed or refused a model, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("reloaded", "refused", "error"):
+            self.reloads.labels(outcome=outcome)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._bounds = np.asarray(RATING_BUCKETS)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = {"method": method, "route": route, "status": str(status)}
+            children = (self.requests.labels(**labels), self.latency.labels(**labels))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def observe_prediction(self, value: float, *, clamped: bool) -> None:
+        if clamped:
+            self.clamped.inc()
+        self.predictions.observe(value)
+
+    def observe_predictions(self, values: np.ndarray, *, clamped: int) -> None:
+        """Add many predictions to the histogram at once (a batch is one pass, not N calls)."""
+        if clamped:
+            self.clamped.inc(clamped)
+        if values.size == 1:
+            self.predictions.observe(float(values[0]))
+            return
+        # Histogram has no bulk observe; bucket the batch with numpy and add the counts
+        # to the same per-bucket values observe() would have incremented.
+        index = np.searchsorted(self._bounds, values, side="left")
+        counts = np.bincount(index, minlength=len(self._bounds) + 1)
+        buckets = self.predictions._buckets  # noqa: SLF001 - stable prometheus-client internals
+        for position, count in enumerate(counts):
+            if count:
+                buckets[position].inc(int(count))
+        self.predictions._sum.inc(float(values.sum()))  # noqa: SLF001
+
+    def set_model(self, *, version: str | None, source: str | None) -> None:
+        self.model_info.clear()
+        if version is not None:
+            self.model_info.labels(version=version, source=source or "unknown").set(1)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by its route template (bounded cardinality)."""
+
+    def __init__(self, app: Any, *, metrics: ServiceMetrics, skip: Iterable[str] = ()) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.skip = frozenset(skip)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] in self.skip:
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe_request(
+                scope["method"], template, status, time.perf_counter() - start
+            )

@@ -1,0 +1,223 @@
+"""The model being served: loaded from the registry, verified, swapped atomically.
+
+Requests read :attr:`ModelStore.current` once and use that object to the end,
+so a swap never mixes two models inside one request and in-flight requests
+finish on the old model. A swap is one attribute assignment, made only after
+the candidate passed every check: the registry's sha256/HMAC verification
+(inside ``Registry.load``), the input schema, and a smoke prediction on the
+OpenAPI examples. A refused candidate is logged and counted, and the old model
+keeps serving. When the store is unreachable at start-up, the bundle in
+``LOCAL_MODEL_DIR`` is served and labelled ``source="local"`` everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from tmdb_mlops.errors import PlatformError, StorageError
+from tmdb_mlops.schema import PRE_RELEASE_COLUMNS
+from tmdb_serve.metrics import ServiceMetrics
+from tmdb_serve.schemas import EXAMPLES, MovieFeatures, ReloadResult, to_record
+
+log = logging.getLogger(__name__)
+
+
+class ServableModel(Protocol):
+    """What the service needs from ``tmdb_mlops.bundle.LoadedModel``."""
+
+    version: str
+    source: str
+    metadata: dict[str, Any]
+    metrics: dict[str, Any]
+    input_schema: Any
+
+    def predict_records(self, records: list[dict[str, Any]]) -> np.ndarray: ...
+
+    def predict_frame(self, frame: Any) -> np.ndarray: ...
+
+
+class RegistryLike(Protocol):
+    def champion(self) -> str | None: ...
+
+    def load(self, version: str | None = None) -> ServableModel: ...
+
+
+class VerificationError(PlatformError):
+    """A candidate model loaded but failed the service's own checks."""
+
+
+SMOKE_RECORDS = [to_record(MovieFeatures.model_validate(example)) for example in EXAMPLES]
+
+
+def schema_columns(input_schema: Any) -> set[str]:
+    """Column names named by a bundle's input schema, whatever its container shape."""
+    if isinstance(input_schema, dict):
+        for key in ("columns", "fields", "properties"):
+            if key in input_schema:
+                return schema_columns(input_schema[key])
+        return {str(name) for name in input_schema}
+    if isinstance(input_schema, list | tuple):
+        return {
+            str(item.get("name")) if isinstance(item, dict) else str(item) for item in input_schema
+        }
+    return set()
+
+
+def verify(model: ServableModel) -> None:
+    """Refuse a model whose inputs the service cannot build or whose outputs are not finite."""
+    columns = schema_columns(getattr(model, "input_schema", None))
+    unknown = columns - set(PRE_RELEASE_COLUMNS)
+    if unknown:
+        raise VerificationError(
+            f"model {model.version} expects columns the service does not send: {sorted(unknown)}"
+        )
+    try:
+        predictions = np.asarray(model.predict_records(SMOKE_RECORDS), dtype=float)
+    except Exception as exc:  # noqa: BLE001 - any failure refuses the candidate
+        raise VerificationError(
+            f"model {model.version} failed the smoke prediction: {type(exc).__name__}: {exc}"
+        ) from None
+    if predictions.shape != (len(SMOKE_RECORDS),) or not np.all(np.isfinite(predictions)):
+        raise VerificationError(
+            f"model {model.version} gave an invalid smoke prediction: {predictions!r}"
+        )
+
+
+class ModelStore:
+    """Holds the current model and replaces it when the champion pointer moves."""
+
+    def __init__(
+        self,
+        *,
+        registry: RegistryLike | None,
+        local_loader: Callable[[], ServableModel] | None,
+        metrics: ServiceMetrics,
+        poll_seconds: float,
+    ) -> None:
+        self._registry = registry
+        self._local_loader = local_loader
+        self._metrics = metrics
+        self._poll_seconds = poll_seconds
+        self._model: ServableModel | None = None
+        self._refused: str | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def current(self) -> ServableModel | None:
+        """The model to use for one request; read it once and keep the reference."""
+        return self._model
+
+    def _swap(self, model: ServableModel) -> None:
+        self._model = model
+        self._metrics.set_model(version=model.version, source=model.source)
+
+    def start(self) -> None:
+        """Initial load (registry, else the local bundle), then start the poller."""
+        result = self.check(force=True)
+        if self._model is None and self._local_loader is not None:
+            self._load_local(reason=result.detail)
+        if self._model is None:
+            log.error("no model to serve (%s); /ready answers 503 until one loads", result.detail)
+        if self._poll_seconds > 0 and self._registry is not None:
+            self._thread = threading.Thread(target=self._poll, name="model-poller", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _load_local(self, *, reason: str) -> None:
+        assert self._local_loader is not None
+        try:
+            model = self._local_loader()
+            verify(model)
+        except Exception as exc:  # noqa: BLE001 - logged; the process stays up without a model
+            self._metrics.reloads.labels(outcome="refused").inc()
+            log.error("local model bundle refused: %s", exc)
+            return
+        self._swap(model)
+        log.warning(
+            "serving the LOCAL bundle %s (source=local) because the registry gave no model: %s",
+            model.version,
+            reason,
+        )
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self._poll_seconds):
+            try:
+                self.check()
+            except Exception:  # noqa: BLE001 - the poller must survive anything
+                log.exception("model poll failed")
+
+    def check(self, *, force: bool = False) -> ReloadResult:
+        """Load the registry's champion if it differs from the model being served.
+
+        Args:
+            force: retry a version that was refused before (an operator asked).
+        """
+        with self._lock:
+            return self._check(force=force)
+
+    def _result(self, outcome: str, detail: str) -> ReloadResult:
+        model = self._model
+        return ReloadResult(
+            outcome=outcome,  # type: ignore[arg-type]
+            model_version=model.version if model else None,
+            model_source=model.source if model else None,  # type: ignore[arg-type]
+            detail=detail,
+        )
+
+    def _check(self, *, force: bool) -> ReloadResult:
+        if self._registry is None:
+            return self._result("unchanged", "no registry configured")
+        current = self._model
+        try:
+            champion = self._registry.champion()
+        except Exception as exc:  # noqa: BLE001 - the store may be down; keep serving
+            self._metrics.reloads.labels(outcome="error").inc()
+            log.warning("cannot read the champion pointer: %s", exc)
+            return self._result("error", f"registry unreachable: {exc}")
+        if champion is None:
+            return self._result("unchanged", "the registry has no champion yet")
+        if current is not None and current.source == "registry" and current.version == champion:
+            return self._result("unchanged", f"{champion} is already served")
+        if champion == self._refused and not force:
+            return self._result("unchanged", f"{champion} was refused before")
+        try:
+            candidate = self._registry.load(champion)
+        except StorageError as exc:
+            self._metrics.reloads.labels(outcome="error").inc()
+            log.warning("cannot load champion %s: %s", champion, exc)
+            return self._result("error", f"cannot load {champion}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - tampered or unreadable bundle
+            return self._refuse(champion, f"{type(exc).__name__}: {exc}")
+        try:
+            verify(candidate)
+        except VerificationError as exc:
+            return self._refuse(champion, str(exc))
+        self._refused = None
+        previous = current.version if current else None
+        self._swap(candidate)
+        self._metrics.reloads.labels(outcome="reloaded").inc()
+        log.info("now serving model %s (was %s)", candidate.version, previous)
+        return self._result("reloaded", f"loaded {candidate.version}")
+
+    def _refuse(self, version: str, reason: str) -> ReloadResult:
+        self._refused = version
+        self._metrics.reloads.labels(outcome="refused").inc()
+        current = self._model
+        log.error(
+            "refused candidate model %s: %s; still serving %s",
+            version,
+            reason,
+            current.version if current else "nothing",
+        )
+        return self._result("refused", f"refused {version}: {reason}")

@@ -1,0 +1,48 @@
+"""GET /results: the human view of the upcoming films and the model serving them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from tmdb_serve.deps import ResultsDep, StoreDep
+from tmdb_serve.results import SortKey
+from tmdb_serve.schemas import EXAMPLES, Genre
+
+router = APIRouter(tags=["pages"])
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+GENRES: tuple[str, ...] = Genre.__args__  # type: ignore[attr-defined]
+
+
+@router.get("/results", response_class=HTMLResponse)
+def results_page(
+    request: Request,
+    results: ResultsDep,
+    store: StoreDep,
+    sort: SortKey = "prediction",
+    order: Literal["asc", "desc"] = "desc",
+    genre: Annotated[str, Query(max_length=40)] = "",
+    month: Annotated[str, Query(pattern=r"^(\d{4}-\d{2})?$")] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 25,
+) -> HTMLResponse:
+    """Upcoming films with their predicted ratings, the model card and charts."""
+    data = results.page(
+        store.current, sort=sort, order=order, genre=genre or None, month=month or None,
+        page=page, per_page=per_page,
+    )
+
+    def link(**changes: object) -> str:
+        params = {**data.query, "page": data.page, **changes}
+        return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+    return templates.TemplateResponse(
+        request=request,
+        name="results.html",
+        context={"data": data, "link": link, "all_genres": GENRES, "example": EXAMPLES[0]},
+    )

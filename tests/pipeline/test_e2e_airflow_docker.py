@@ -1,0 +1,322 @@
+"""The whole pipeline for real: Airflow 3 standalone runs the project's DAGs,
+DockerOperator runs the stage images against SeaweedFS and the TMDB sandbox on
+the host, and a serving container answers with the promoted champion.
+
+One test, in steps, because each step needs the previous one's state (a
+backfill, then the asset-triggered training, then a re-run). Everything
+started is stopped by PID or container id at the end, pass or fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import make_bucket, require
+from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, free_port, port_open, s3_client, stop_pid
+from tmdb_mlops import layout
+from tmdb_mlops.partitions import list_partitions, read_manifest
+from tmdb_mlops.storage import open_storage
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+# Three consecutive logical dates; COLLECT_SLICES=3 makes them cover the history
+# from COLLECT_HISTORY_START once, so each container collects a small window.
+DATES = [date(2014, 2, 27), date(2014, 2, 28), date(2014, 3, 1)]
+RERUN = DATES[1]
+TERMINAL = {"success", "failed"}
+
+
+def _docker() -> str | None:
+    for candidate in ("/usr/bin/docker", shutil.which("docker")):
+        if candidate and subprocess.run([candidate, "info"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def _poll(check: Callable[[], Any], *, timeout: float, what: str, every: float = 3.0) -> Any:
+    """Call ``check`` until it returns something truthy; bounded."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except (httpx.HTTPError, OSError, KeyError) as exc:
+            last_error = exc
+        time.sleep(every)
+    raise TimeoutError(f"{what} not reached within {timeout:.0f}s (last error: {last_error})")
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+class Airflow:
+    """A thin REST client for the standalone instance (JWT from the simple auth manager)."""
+
+    def __init__(self, base_url: str, password_file: Path) -> None:
+        self.base_url = base_url
+        self.password_file = password_file
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            password = json.loads(self.password_file.read_text())["admin"]
+            token = httpx.post(f"{self.base_url}/auth/token",
+                               json={"username": "admin", "password": password}, timeout=30)
+            token.raise_for_status()
+            self._client = httpx.Client(
+                base_url=f"{self.base_url}/api/v2", timeout=30,
+                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            )
+        return self._client
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.client.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def patch(self, path: str, body: dict) -> Any:
+        response = self.client.patch(path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.get(f"/dags/{dag_id}/dagRuns", limit=100, order_by="run_after")["dag_runs"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value"
+        return self.get(path, deserialize=True)["value"]
+
+
+@contextlib.contextmanager
+def _process(args: list[str], *, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=out, start_new_session=True,
+                                cwd=ROOT)
+    try:
+        yield proc
+    finally:
+        stop_pid(proc, timeout=30)
+
+
+@contextlib.contextmanager
+def _container(docker: str, args: list[str]) -> Iterator[str]:
+    container = subprocess.run([docker, "run", "-d", *args], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    try:
+        yield container
+    finally:
+        subprocess.run([docker, "rm", "-f", container], capture_output=True)
+
+
+def _partition_state(endpoint: str, bucket: str) -> dict[str, tuple[str, datetime]]:
+    """Every processed object with its ETag and LastModified: what a re-run may touch."""
+    client = s3_client(endpoint)
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="tmdb/processed/")
+    return {
+        obj["Key"]: (obj["ETag"], obj["LastModified"])
+        for page in pages for obj in page.get("Contents", [])
+    }
+
+
+def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
+    docker = _docker()
+    require(docker is not None, "a running Docker engine (scripts/provision.sh starts one)")
+    require(shutil.which("mmdebstrap") is not None or subprocess.run(
+        [docker, "image", "inspect", "tmdb-mlops/base:bookworm-py311"], capture_output=True
+    ).returncode == 0, "mmdebstrap (to build the base image)")
+    started = time.monotonic()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    # 1. Images: the base (built once per machine) and the three stage images.
+    env_file = tmp_path / "images.env"
+    subprocess.run([str(ROOT / "scripts/build-images.sh"), "collect", "train", "serve"],
+                   env={**os.environ, "ENV_FILE": str(env_file), "DOCKER": docker},
+                   check=True, cwd=ROOT, stdout=(logs / "build.log").open("wb"),
+                   stderr=subprocess.STDOUT)
+    images = _read_env_file(env_file)
+    build_seconds = time.monotonic() - started
+
+    bucket = make_bucket(seaweed.endpoint)
+    sandbox_port, serve_port, airflow_port = free_port(), free_port(), free_port()
+    admin_token = secrets.token_urlsafe(16)
+    settings = {
+        "STORAGE_URL": f"s3://{bucket}/tmdb",
+        "S3_ENDPOINT_URL": seaweed.endpoint,
+        "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "TMDB_BASE_URL": f"http://127.0.0.1:{sandbox_port}/3",
+        "TMDB_API_KEY": "e2e-sandbox-key",
+        "TMDB_RATE_LIMIT": "2000",
+        "COLLECT_SLICES": "3",
+        "COLLECT_HISTORY_START": "2006-01-01",
+        "MODEL_SIGNING_KEY": secrets.token_hex(16),
+        "LOG_LEVEL": "INFO",
+    }
+    store = open_storage(settings["STORAGE_URL"], endpoint_url=seaweed.endpoint,
+                         access_key_id=S3_ACCESS_KEY, secret_access_key=S3_SECRET_KEY)
+
+    with contextlib.ExitStack() as stack:
+        # 2. The TMDB sandbox and the serving container on the host's loopback.
+        stack.enter_context(_process(
+            [str(BIN / "tmdb-mlops"), "sandbox", "--host", "127.0.0.1", "--port", str(sandbox_port)],
+            env={**os.environ, **settings}, log=logs / "sandbox.log"))
+        _poll(lambda: port_open(sandbox_port), timeout=120, what="sandbox", every=0.5)
+
+        serve_env = {**settings, "ADMIN_TOKEN": admin_token, "MODEL_POLL_SECONDS": "0"}
+        stack.enter_context(_container(docker, [
+            "--network", "host", *(a for k, v in serve_env.items() for a in ("-e", f"{k}={v}")),
+            images["SERVE_IMAGE"], "serve", "--host", "127.0.0.1", "--port", str(serve_port),
+        ]))
+        serving = f"http://127.0.0.1:{serve_port}"
+        _poll(lambda: httpx.get(f"{serving}/health").status_code == 200, timeout=120,
+              what="serving container")
+
+        # 3. Airflow standalone with the project's DAGs, paused until the backfill exists.
+        airflow_home = tmp_path / "airflow"
+        airflow_env = {
+            **os.environ, **settings,
+            "ENV_FILE": str(env_file),
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW_PORT": str(airflow_port),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            # Airflow's log servers have fixed default ports; free ones avoid clashing
+            # with another Airflow on this host (e.g. `make airflow`).
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "airflow_pipeline/dags"),
+            "PIPELINE_DOCKER_NETWORK": "host",
+            "PIPELINE_START_DATE": DATES[0].isoformat(),
+            "PIPELINE_END_DATE": DATES[-1].isoformat(),
+            "PIPELINE_RETRIES": "1",
+            "PIPELINE_RETRY_DELAY_SECONDS": "5",
+            "SERVING_URL": serving,
+            "ADMIN_TOKEN": admin_token,
+        }
+        stack.enter_context(_process([str(ROOT / "scripts/airflow-standalone.sh")],
+                                     env=airflow_env, log=logs / "airflow.log"))
+        api = Airflow(f"http://127.0.0.1:{airflow_port}", airflow_home / "passwords.json")
+        _poll(lambda: {d["dag_id"] for d in api.get("/dags")["dags"]} >= {"tmdb_collect",
+                                                                            "tmdb_train"},
+              timeout=240, what="both DAGs parsed")
+        assert api.get("/importErrors")["total_entries"] == 0
+
+        # 4. A backfill of tmdb_collect over the three logical dates (the CLI a user runs).
+        subprocess.run(
+            [str(BIN / "airflow"), "backfill", "create", "--dag-id", "tmdb_collect",
+             "--from-date", DATES[0].isoformat(), "--to-date", DATES[-1].isoformat()],
+            env=airflow_env, check=True, capture_output=True, cwd=tmp_path,
+        )
+        for dag_id in ("tmdb_collect", "tmdb_train"):
+            api.patch(f"/dags/{dag_id}", {"is_paused": False})
+
+        def collect_runs_done() -> list[dict] | None:
+            runs = api.runs("tmdb_collect")
+            done = len(runs) == 3 and all(r["state"] in TERMINAL for r in runs)
+            return runs if done else None
+
+        runs = _poll(collect_runs_done, timeout=600, what="the three backfill runs")
+        assert sorted(r["logical_date"][:10] for r in runs) == [d.isoformat() for d in DATES]
+        assert {r["run_type"] for r in runs} == {"backfill"}
+        assert {r["state"] for r in runs} == {"success"}, runs
+
+        # Exactly those dates' partitions, with manifests, written by the containers.
+        for split in layout.SPLITS:
+            assert list_partitions(store, split=split) == DATES, split
+            for dt in DATES:
+                manifest = read_manifest(store, split=split, dt=dt)
+                assert manifest is not None and manifest["dt"] == dt.isoformat()
+        train_rows = sum(read_manifest(store, split="train", dt=dt)["rows"] for dt in DATES)
+        assert train_rows > 100
+
+        # 5. tmdb_train ran from the asset, promoted a champion, serving reloaded it.
+        last_collect_end = max(
+            ti["end_date"] for r in runs
+            for ti in api.task_instances("tmdb_collect", r["dag_run_id"])
+            if ti["task_id"] == "collect_train"
+        )
+
+        def final_train_run() -> dict | None:
+            train_runs = api.runs("tmdb_train")
+            if any(r["state"] not in TERMINAL for r in train_runs):
+                return None
+            latest = [r for r in train_runs if r["start_date"] and r["start_date"] >= last_collect_end]
+            return latest[-1] if latest else None
+
+        train_run = _poll(final_train_run, timeout=600, what="tmdb_train after the backfill")
+        assert train_run["run_type"] == "asset_triggered"
+        assert train_run["state"] == "success"
+        champion = json.loads(store.read_bytes(layout.CHAMPION_KEY))
+        served = api.xcom("tmdb_train", train_run["dag_run_id"], "reload_serving")
+        assert served == champion["version"]
+
+        card = httpx.get(f"{serving}/model").json()
+        assert card["version"] == champion["version"]
+        from tmdb_serve.schemas import EXAMPLES
+
+        prediction = httpx.post(f"{serving}/predict", json=EXAMPLES[0], timeout=30)
+        assert prediction.status_code == 200, prediction.text
+        assert prediction.json()["model_version"] == champion["version"]
+        assert 0 <= prediction.json()["prediction"] <= 10
+
+        # 6. Re-running one date replaces that date's partitions and nothing else.
+        before = _partition_state(seaweed.endpoint, bucket)
+        rerun_id = next(r["dag_run_id"] for r in runs if r["logical_date"].startswith(
+            RERUN.isoformat()))
+        subprocess.run(
+            [str(BIN / "airflow"), "tasks", "clear", "tmdb_collect", "--yes",
+             "--start-date", RERUN.isoformat(), "--end-date", RERUN.isoformat()],
+            env=airflow_env, check=True, capture_output=True, cwd=tmp_path,
+        )
+
+        def rerun_done() -> bool:
+            run = api.get(f"/dags/tmdb_collect/dagRuns/{rerun_id}")
+            tis = api.task_instances("tmdb_collect", rerun_id)
+            return run["state"] in TERMINAL and all(ti["try_number"] >= 2 for ti in tis) and run
+
+        rerun = _poll(rerun_done, timeout=300, what="the re-run of one date")
+        assert rerun["state"] == "success"
+        after = _partition_state(seaweed.endpoint, bucket)
+        marker = f"dt={RERUN.isoformat()}/"
+        for key, state in before.items():
+            if marker in key:
+                continue
+            assert after.get(key) == state, f"{key} changed by the re-run of {RERUN}"
+        rerun_manifests = [k for k in after if marker in k and k.endswith(layout.MANIFEST_FILE)]
+        assert len(rerun_manifests) == 2
+        for key in rerun_manifests:
+            assert after[key][1] > before[key][1], f"{key} was not rewritten"
+        assert {k for k in after if marker not in k} == {k for k in before if marker not in k}
+
+        # Let the training the re-run triggered finish before stopping Airflow, so no
+        # container outlives the test.
+        _poll(lambda: all(r["state"] in TERMINAL for r in api.runs("tmdb_train")),
+              timeout=300, what="tmdb_train idle")
+
+    total = time.monotonic() - started
+    sys.stderr.write(f"e2e: images {build_seconds:.0f}s, total {total:.0f}s\n")

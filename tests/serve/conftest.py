@@ -1,0 +1,186 @@
+"""Fixtures of the serving tests: apps built on fakes (unit) or real bundles (integration)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.serve.fakes import FakeModel, FakeRegistry
+from tests.servers import free_port, stop_pid, wait_until
+from tmdb_mlops.config import load_settings
+from tmdb_mlops.storage import open_storage
+
+
+@pytest.fixture
+def registry() -> FakeRegistry:
+    fake = FakeRegistry()
+    fake.add(FakeModel("v1"))
+    return fake
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """Build an app on fakes and enter its lifespan; every client is closed at the end."""
+    clients: list[TestClient] = []
+
+    def make(
+        registry: FakeRegistry | None = None,
+        *,
+        local: FakeModel | None = None,
+        **overrides: Any,
+    ) -> TestClient:
+        from tmdb_serve.main import create_app
+
+        settings = load_settings(
+            storage_url=str(tmp_path / "store"), model_poll_seconds=0, **overrides
+        )
+        app = create_app(
+            settings,
+            registry=registry or FakeRegistry(),
+            storage=open_storage(settings.storage_url),
+            local_loader=(lambda: local) if local is not None else None,
+        )
+        client = TestClient(app, raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient], registry: FakeRegistry) -> TestClient:
+    return make_client(registry)
+
+
+# --- integration: real bundles trained on a collected sandbox history ---------------------
+
+AS_OF = "2014-03-01"
+
+
+@dataclass
+class TrainedStore:
+    """A local store with a collected history and three registered versions (v1 champion)."""
+
+    path: Path
+    versions: list[str]
+
+    def registry(self):
+        from tmdb_mlops.registry import Registry
+
+        return Registry(open_storage(str(self.path)), signing_key=None)
+
+
+def copy_store(source: Path, destination) -> None:
+    """Every object of a local store into another store (an S3 bucket)."""
+    src = open_storage(str(source))
+    for key in src.list():
+        destination.write_bytes(key, src.read_bytes(key))
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory: pytest.TempPathFactory) -> TrainedStore:
+    """Sandbox -> ``tmdb-mlops collect`` -> the trainer's ``train`` three times (seeds differ).
+
+    The real collector and trainer produce the bundles, so the service is tested
+    on exactly what production serves. Each test copies this store before changing it.
+    """
+    from datetime import date
+
+    from tests.collect.conftest import collect_env, run_cli, start_sandbox
+    from tmdb_train.run import train
+
+    root = tmp_path_factory.mktemp("trained")
+    store = root / "store"
+    sandbox = start_sandbox(root / "logs", api_key="serve-test-key")
+    try:
+        env = collect_env(sandbox, str(store), COLLECT_HISTORY_START="2011-01-01",
+                          COLLECT_SLICES="1", TMDB_CONCURRENCY="16")
+        result = run_cli("collect", "--logical-date", AS_OF, "--split", "all", env=env)
+        assert result.returncode == 0, result.stderr[-2000:]
+    finally:
+        sandbox.stop()
+    settings = load_settings(storage_url=str(store))
+    versions = [
+        train(settings, as_of=date.fromisoformat(AS_OF), seed=seed).version for seed in (1, 2, 3)
+    ]
+    trained = TrainedStore(path=store, versions=versions)
+    registry = trained.registry()
+    if registry.champion() != versions[0]:
+        registry.promote(versions[0], reason="tests start from the first version")
+    return trained
+
+
+@pytest.fixture
+def store_copy(trained_store: TrainedStore, tmp_path: Path) -> TrainedStore:
+    """A private copy of the trained store: tests may promote and tamper freely."""
+    import shutil
+
+    path = tmp_path / "store"
+    shutil.copytree(trained_store.path, path)
+    return TrainedStore(path=path, versions=trained_store.versions)
+
+
+@dataclass
+class LiveServer:
+    """``tmdb-mlops serve`` on a free loopback port, stopped by its PID."""
+
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+    def stop(self) -> None:
+        stop_pid(self.proc)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_server(env_overrides: dict[str, str], *, log_dir: Path) -> LiveServer:
+    port = free_port()
+    log = log_dir / f"serve-{port}.log"
+    env = {**os.environ, "MODEL_POLL_SECONDS": "0", **env_overrides}
+    handle = log.open("ab")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "tmdb-mlops"), "serve", "--host", "127.0.0.1",
+         "--port", str(port)],
+        env=env, stdout=handle, stderr=handle, start_new_session=True,
+    )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", proc=proc, log=log)
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}:\n{server.log_text()}")
+        return httpx.get(f"{server.url}/health", timeout=2).status_code == 200
+
+    try:
+        wait_until(up, timeout=60, what="tmdb-mlops serve")
+    except BaseException:
+        stop_pid(proc)
+        raise
+    return server
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    servers: list[LiveServer] = []
+
+    def start(**env: str) -> LiveServer:
+        server = start_server(env, log_dir=tmp_path)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
