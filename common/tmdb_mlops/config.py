@@ -24,7 +24,12 @@ class Settings(BaseSettings):
     """Every tunable of the platform; see ``.env.template`` for the documented list."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # `.env.template` copied as is leaves many variables empty: empty means "default".
+        env_ignore_empty=True,
     )
 
     environment: Literal["development", "production"] = "development"

@@ -70,3 +70,29 @@ def test_env_template_documents_every_setting() -> None:
                   if "=" in line and not line.startswith("#")}
     expected = {name.upper() for name in Settings.model_fields}
     assert expected - documented == set(), "settings missing from .env.template"
+
+
+def test_env_template_documents_every_deployment_variable() -> None:
+    """Variables read by compose and the DAG configuration are documented too."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    template = (root / ".env.template").read_text()
+    documented = {line.split("=", 1)[0] for line in template.splitlines()
+                  if "=" in line and not line.startswith("#")}
+    compose = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (root / "docker-compose.yml").read_text()))
+    dags = set(re.findall(r"""_env\(\s*f?["']([A-Z][A-Z0-9_]*)["']""",
+                          (root / "common/tmdb_mlops/orchestration.py").read_text()))
+    runtime_only = {"HOSTNAME", "DOCKER_HOST"}  # set by Docker itself, not by us
+    assert (compose | dags) - runtime_only - documented == set()
+
+
+def test_template_copied_as_is_gives_the_defaults(tmp_path: Path) -> None:
+    """Empty values in a copied .env.template mean "unset", not "empty string"."""
+    template = Path(__file__).resolve().parents[2] / ".env.template"
+    (tmp_path / ".env").write_text(template.read_text())
+    settings = load_settings()
+    assert settings.s3_endpoint_url is None
+    assert settings.tmdb_api_key is None
+    assert settings.local_model_dir is None
+    assert settings.storage_url == "./data"
