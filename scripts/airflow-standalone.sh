@@ -47,5 +47,73 @@ fi
 if [ -z "${COLLECT_IMAGE:-}" ] || [ -z "${TRAIN_IMAGE:-}" ]; then
   echo "warning: COLLECT_IMAGE/TRAIN_IMAGE unset; run scripts/build-images.sh (make images) first" >&2
 fi
+# Nothing configured yet (no TMDB credentials, a local STORAGE_URL the containers
+# cannot see): start the TMDB sandbox and a SeaweedFS S3 server on 127.0.0.1 so the
+# DAGs run out of the box, and backfill the sandbox's last month by default.
+STARTED=()
+stop_started() {
+  for pid in "${STARTED[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  done
+}
+trap stop_started EXIT INT TERM
+wait_for() {  # url, what
+  for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.4
+  done
+  echo "error: $2 did not come up at $1" >&2
+  exit 1
+}
+if [ -z "${TMDB_API_KEY:-}${TMDB_READ_ACCESS_TOKEN:-}" ] && [ -z "${TMDB_BASE_URL:-}" ]; then
+  SANDBOX_PORT="${SANDBOX_PORT:-8700}"
+  "$ROOT/.venv/bin/tmdb-mlops" sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" \
+    >"$AIRFLOW_HOME/sandbox.log" 2>&1 &
+  STARTED+=($!)
+  export TMDB_BASE_URL="http://127.0.0.1:$SANDBOX_PORT/3" TMDB_API_KEY=sandbox
+  export PIPELINE_START_DATE="${PIPELINE_START_DATE:-2014-02-01}"
+  export PIPELINE_END_DATE="${PIPELINE_END_DATE:-2014-03-01}"
+  wait_for "$TMDB_BASE_URL/genre/movie/list?api_key=sandbox" "the TMDB sandbox"
+  echo "TMDB sandbox on 127.0.0.1:$SANDBOX_PORT (log $AIRFLOW_HOME/sandbox.log)" >&2
+fi
+case "${STORAGE_URL:-./data}" in
+  s3://*) ;;
+  *)
+    S3_PORT="${S3_PORT:-8333}"
+    mkdir -p "$AIRFLOW_HOME/seaweedfs"
+    if [ ! -s "$AIRFLOW_HOME/s3-identity.json" ]; then
+      umask 077
+      "$ROOT/.venv/bin/python" -c 'import json, secrets; print(json.dumps({"identities": [{"name": "airflow",
+        "credentials": [{"accessKey": secrets.token_hex(8), "secretKey": secrets.token_hex(16)}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))' > "$AIRFLOW_HOME/s3-identity.json"
+    fi
+    "$ROOT/.venv/bin/weed" mini -dir="$AIRFLOW_HOME/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+      -s3.port="$S3_PORT" -s3.config="$AIRFLOW_HOME/s3-identity.json" -s3.autoCreateBucket=false \
+      -admin.ui=false -webdav=false >"$AIRFLOW_HOME/seaweedfs.log" 2>&1 &
+    STARTED+=($!)
+    read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <("$ROOT/.venv/bin/python" -c \
+      'import json, sys; c = json.load(open(sys.argv[1]))["identities"][0]["credentials"][0]; print(c["accessKey"], c["secretKey"])' \
+      "$AIRFLOW_HOME/s3-identity.json")
+    export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    export S3_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" STORAGE_URL="s3://tmdb/data"
+    for _ in $(seq 1 150); do
+      "$ROOT/.venv/bin/python" - <<'PY' 2>/dev/null && break
+import os, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT_URL"])
+if "tmdb" not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+    s3.create_bucket(Bucket="tmdb")
+PY
+      sleep 0.4
+    done
+    echo "SeaweedFS S3 on $S3_ENDPOINT_URL, bucket s3://tmdb (credentials in $AIRFLOW_HOME/s3-identity.json)" >&2
+    ;;
+esac
+
 echo "Airflow UI: http://127.0.0.1:$PORT  (user admin, password in $AIRFLOW_HOME/passwords.json)" >&2
-exec "$AIRFLOW_BIN" standalone
+if [ ${#STARTED[@]} -eq 0 ]; then
+  trap - EXIT INT TERM
+  exec "$AIRFLOW_BIN" standalone
+fi
+"$AIRFLOW_BIN" standalone &
+STARTED+=($!)
+wait "${STARTED[-1]}"
