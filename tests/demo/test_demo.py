@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -22,24 +24,28 @@ CLI = str(Path(sys.executable).parent / "tmdb-mlops")
 
 def _read_until(proc: subprocess.Popen, pattern: str, *, timeout: float) -> tuple[str, str]:
     """Read the demo's stdout until a line matches; bounded, and fails if the demo dies."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
     seen: list[str] = []
     deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
-    buffer = ""
     while time.monotonic() < deadline:
-        chunk = proc.stdout.read()
-        if chunk:
-            buffer += chunk
-            *lines, buffer = buffer.split("\n")
-            for line in lines:
-                seen.append(line)
-                if match := re.search(pattern, line):
-                    return match.group(1), "\n".join(seen)
-        elif proc.poll() is not None:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        if line is None:
             break
-        time.sleep(0.2)
-    raise AssertionError(f"demo never printed {pattern!r}; output:\n" + "\n".join(seen) + buffer)
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match.group(1), "\n".join(seen)
+    raise AssertionError(f"demo never printed {pattern!r}; output:\n" + "\n".join(seen))
 
 
 def test_demo_serves_predictions_and_stops_cleanly(tmp_path: Path) -> None:
