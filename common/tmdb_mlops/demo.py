@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -135,6 +136,7 @@ def run_demo(
         todo = [d for d in dates if d not in done["train"] or d not in done["inference"]]
         echo(f"collect: {len(dates)} logical dates {dates[0]}..{dates[-1]}, "
              f"{len(dates) - len(todo)} already collected", started)
+        total_train = 0
         for index, logical_date in enumerate(todo, 1):
             result = subprocess.run(
                 [cli, "collect", "--logical-date", logical_date.isoformat(), "--split", "all"],
@@ -143,7 +145,11 @@ def run_demo(
             if result.returncode != 0:
                 tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
                 raise DemoError(f"collect {logical_date} failed: {tail}")
-            echo(f"collect {logical_date} done ({index}/{len(todo)})", started)
+            counts = dict(re.findall(r"done: (\w+) dt=\S+ rows=(\d+)", result.stderr))
+            total_train += int(counts.get("train", 0))
+            echo(f"collect {logical_date} ({index}/{len(todo)}): {counts.get('train', '?')} train, "
+                 f"{counts.get('inference', '?')} inference films; {total_train} train films so far",
+                 started)
 
         echo(f"train --as-of {end}", started)
         result = subprocess.run([cli, "train", "--as-of", end.isoformat()], env=env,
