@@ -57,11 +57,13 @@ mkdir -p "$WORK/ca"
 if [ -d "$CA_DIR" ]; then
   find "$CA_DIR" -maxdepth 2 -name '*.crt' -exec cp {} "$WORK/ca/" \;
 fi
-echo "building $TAG from $MIRROR (extra CA certificates: $(ls "$WORK/ca" | wc -l))"
+echo "building $TAG from $MIRROR (extra CA certificates: $(find "$WORK/ca" -name '*.crt' | wc -l))"
 
 # Copy the extra CAs in before the packages are configured so that
 # ca-certificates' own postinst already includes them; run
 # update-ca-certificates again at the end to be explicit.
+# The single-quoted hooks are expanded by mmdebstrap's shell ($1 = the chroot).
+# shellcheck disable=SC2016
 mmdebstrap --variant=minbase --mode=root --format=tar \
   --include=python3,python3-venv,python3-pip,ca-certificates,libgomp1 \
   --aptopt='Acquire::Retries "3"' \

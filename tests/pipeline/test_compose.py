@@ -4,6 +4,7 @@ checks, start order, the Docker socket, profiles, and images from .env."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import require
+from tmdb_mlops.orchestration import SECRET_ENV
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +29,14 @@ ENV = {
     "AWS_ACCESS_KEY_ID": "compose-key",
     "AWS_SECRET_ACCESS_KEY": "compose-secret",
     "AIRFLOW_JWT_SECRET": "compose-jwt",
+    "POSTGRES_PASSWORD": "compose-pg",
+    "ADMIN_TOKEN": "compose-admin",
+    "MODEL_SIGNING_KEY": "compose-signing",
+    "TMDB_API_KEY": "compose-tmdb",
 }
+# Every secret the stack handles: the Settings secrets plus the stack's own.
+SECRETS = (*SECRET_ENV, "ADMIN_TOKEN", "POSTGRES_PASSWORD", "AIRFLOW_JWT_SECRET",
+           "AIRFLOW_FERNET_KEY")
 
 
 def _config(tmp_path: Path, env: dict[str, str], *profiles: str) -> subprocess.CompletedProcess:
@@ -83,6 +92,57 @@ def test_docker_socket_healthchecks_and_start_order(config: dict) -> None:
     assert services["seaweedfs-init"]["depends_on"]["seaweedfs"]["condition"] == "service_healthy"
 
 
+def test_every_service_is_health_checked_and_waits_for_health(config: dict) -> None:
+    services = config["services"]
+    for name, service in services.items():
+        one_shot = service.get("restart") == "no"  # init jobs: waited on by completion
+        build_only = service.get("profiles") == ["build"]
+        if not (one_shot or build_only):
+            assert "healthcheck" in service, name
+        for dependency, spec in service.get("depends_on", {}).items():
+            assert spec["condition"] in {"service_healthy", "service_completed_successfully"}, (
+                name, dependency)
+            expected = ("service_completed_successfully" if services[dependency].get("restart") == "no"
+                        else "service_healthy")
+            assert spec["condition"] == expected, (name, dependency)
+
+
+def test_every_image_is_a_pinned_tag(config: dict) -> None:
+    for name, service in config["services"].items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and "/" not in tag, (name, image)  # an explicit tag
+        assert tag not in {"latest", "v1"}, (name, image)
+
+
+def test_secrets_come_from_env_only(config: dict) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in SECRETS:
+        # Referenced as ${NAME}, ${NAME:?message} or ${NAME:-} (empty): never a default value.
+        for match in re.finditer(rf"\$\{{{name}(:?[-?])?([^}}]*)\}}", text):
+            operator, default = match.group(1), match.group(2)
+            assert not (operator in {"-", ":-"} and default), (name, match.group(0))
+    services = config["services"]
+    for name in ("serving", *AIRFLOW_SERVICES):
+        environment = services[name]["environment"]
+        for secret in ("AWS_SECRET_ACCESS_KEY", "ADMIN_TOKEN", "MODEL_SIGNING_KEY"):
+            assert environment[secret] == ENV[secret], (name, secret)
+    for name in AIRFLOW_SERVICES:
+        environment = services[name]["environment"]
+        assert environment["AIRFLOW__API_AUTH__JWT_SECRET"] == ENV["AIRFLOW_JWT_SECRET"]
+        assert f":{ENV['POSTGRES_PASSWORD']}@" in environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        assert environment["TMDB_API_KEY"] == ENV["TMDB_API_KEY"]
+
+
+def test_docker_socket_mount_carries_its_security_note() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    header = text.split("\nx-stage-env:")[0]
+    assert "SECURITY" in header and "docker.sock" in header.replace("Docker socket", "docker.sock")
+    assert "root on the" in header
+    mount = text.index("- /var/run/docker.sock:/var/run/docker.sock")
+    assert "SECURITY" in text[mount - 120:mount]
+
+
 def test_ports_are_published_on_loopback_only(config: dict) -> None:
     for name in ("airflow-apiserver", "serving"):
         for port in config["services"][name]["ports"]:
@@ -101,10 +161,11 @@ def test_profiles(config: dict) -> None:
 
 def test_no_secret_is_written_in_the_file() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
-    for secret in ("compose-key", "compose-secret", "compose-jwt"):
-        assert secret not in text
+    for key, value in ENV.items():
+        if key in SECRETS or key.startswith("AWS_"):
+            assert value not in text
     # Secrets are substituted from the environment, never given a default.
-    for name in ("AWS_SECRET_ACCESS_KEY", "AIRFLOW_JWT_SECRET"):
+    for name in ("AWS_SECRET_ACCESS_KEY", "AIRFLOW_JWT_SECRET", "POSTGRES_PASSWORD"):
         assert f"${{{name}:?" in text
 
 
