@@ -114,3 +114,38 @@ class SeaweedServer:
         if self.proc is not None:
             stop_pid(self.proc)
             self.proc = None
+
+
+def start_http_process(
+    args: list[str],
+    *,
+    health_url: str,
+    log_path: Path,
+    what: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 90,
+) -> subprocess.Popen:
+    """Start a server process in its own session and wait until ``health_url`` answers 200.
+
+    Fails fast with the log's tail when the process dies while starting, and stops
+    it (by PID) if it never comes up, so a broken start leaves nothing running.
+    """
+    import urllib.request
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=log, env=env, start_new_session=True)
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"{what} exited with {proc.returncode}:\n{tail}")
+        with urllib.request.urlopen(health_url, timeout=2) as response:  # noqa: S310 - loopback
+            return response.status == 200
+
+    try:
+        wait_until(up, timeout=timeout, what=what)
+    except BaseException:
+        stop_pid(proc)
+        raise
+    return proc

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.servers import free_port, stop_pid, wait_until
+from tests.servers import free_port, start_http_process, stop_pid
 from tmdb_mlops.config import Settings, load_settings
 
 SANDBOX_KEY = "sandbox-test-key"
@@ -62,21 +62,10 @@ def start_sandbox(log_dir: Path, *args: str, api_key: str | None = None) -> Sand
     command = [TMDB_MLOPS, "sandbox", "--host", "127.0.0.1", "--port", str(port), *args]
     if api_key:
         command += ["--api-key", api_key]
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / f"sandbox-{port}.log", "ab")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
-    sandbox = Sandbox(url=f"http://127.0.0.1:{port}", proc=proc, api_key=api_key)
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"sandbox exited with {proc.returncode}, see {log.name}")
-        return requests.get(f"{sandbox.url}/health", timeout=2).ok
-
-    try:
-        wait_until(up, timeout=90, what="TMDB sandbox")
-    except BaseException:
-        stop_pid(proc)
-        raise
+    url = f"http://127.0.0.1:{port}"
+    proc = start_http_process(command, health_url=f"{url}/health",
+                              log_path=log_dir / f"sandbox-{port}.log", what="TMDB sandbox")
+    sandbox = Sandbox(url=url, proc=proc, api_key=api_key)
     return sandbox
 
 

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.serve.fakes import FakeModel, FakeRegistry
-from tests.servers import free_port, stop_pid, wait_until
+from tests.servers import free_port, start_http_process, stop_pid
 from tmdb_mlops.config import load_settings
 from tmdb_mlops.storage import open_storage
 
@@ -151,24 +150,13 @@ def start_server(env_overrides: dict[str, str], *, log_dir: Path) -> LiveServer:
     port = free_port()
     log = log_dir / f"serve-{port}.log"
     env = {**os.environ, "MODEL_POLL_SECONDS": "0", **env_overrides}
-    handle = log.open("ab")
-    proc = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+    proc = start_http_process(
         [str(Path(sys.executable).parent / "tmdb-mlops"), "serve", "--host", "127.0.0.1",
          "--port", str(port)],
-        env=env, stdout=handle, stderr=handle, start_new_session=True,
+        health_url=f"{url}/health", log_path=log, env=env, what="tmdb-mlops serve", timeout=60,
     )
-    server = LiveServer(url=f"http://127.0.0.1:{port}", proc=proc, log=log)
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}:\n{server.log_text()}")
-        return httpx.get(f"{server.url}/health", timeout=2).status_code == 200
-
-    try:
-        wait_until(up, timeout=60, what="tmdb-mlops serve")
-    except BaseException:
-        stop_pid(proc)
-        raise
+    server = LiveServer(url=url, proc=proc, log=log)
     return server
 
 

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 
-from tests.servers import free_port, stop_pid, wait_until
+from tests.servers import free_port, start_http_process, stop_pid
 from tmdb_mlops.partitions import list_partitions
 from tmdb_mlops.registry import Registry
 from tmdb_mlops.schema import TARGET
@@ -42,12 +41,12 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
     """A sandbox history collected into a local store (the sandbox stopped afterwards)."""
     root = tmp_path_factory.mktemp("sandbox-history")
     port = free_port()
-    log = open(root / "sandbox.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([TMDB_MLOPS, "sandbox", "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=log, start_new_session=True)
+    proc = start_http_process(
+        [TMDB_MLOPS, "sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        health_url=f"http://127.0.0.1:{port}/health", log_path=root / "sandbox.log",
+        what="TMDB sandbox",
+    )
     try:
-        wait_until(lambda: proc.poll() is None and requests.get(
-            f"http://127.0.0.1:{port}/health", timeout=2).ok, timeout=90, what="TMDB sandbox")
         env = {
             "STORAGE_URL": str(root / "store"),
             "TMDB_BASE_URL": f"http://127.0.0.1:{port}/3",
@@ -62,7 +61,6 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
             assert done.returncode == 0, done.stderr[-2000:]
     finally:
         stop_pid(proc)
-        log.close()
     yield open_storage(env["STORAGE_URL"])
 
 
