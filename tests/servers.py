@@ -6,6 +6,7 @@ benchmarks can start the same servers the same way.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -49,18 +50,42 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def stop_pid(proc: subprocess.Popen, *, timeout: float = 15) -> None:
-    """Stop one process we started (its whole group), politely then firmly."""
-    if proc.poll() is not None:
-        return
+def _group_alive(pgid: int) -> bool:
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(pgid, 0)
     except ProcessLookupError:
-        return
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_pid(proc: subprocess.Popen, *, timeout: float = 15) -> None:
+    """Stop one process we started and every process in its group, politely then firmly.
+
+    The group (the process was started with ``start_new_session=True``) is waited
+    for as a whole: a leader that exits on SIGTERM can leave children behind that
+    do not (Airflow's scheduler under ``airflow standalone`` is one).
+    """
+    pgid = proc.pid
     try:
-        proc.wait(timeout=timeout)
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        proc.poll()
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        proc.poll()
+        if not _group_alive(pgid):
+            break
+        time.sleep(0.2)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+    try:
+        proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
         proc.wait(timeout=5)
 
 

@@ -3,7 +3,8 @@ DockerOperator runs the stage images against SeaweedFS and the TMDB sandbox on
 the host, and a serving container answers with the promoted champion.
 
 One test, in steps, because each step needs the previous one's state (a
-backfill, then the asset-triggered training, then a re-run). Everything
+backfill, then the asset-triggered training, then a re-run, then what the
+Airflow UI shows of it all in a headless chromium). Everything
 started is stopped by PID or container id at the end, pass or fail.
 """
 
@@ -35,6 +36,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+UI_TIMEOUT_MS = 60_000
 # Three consecutive logical dates; COLLECT_SLICES=3 makes them cover the history
 # from COLLECT_HISTORY_START once, so each container collects a small window.
 DATES = [date(2014, 2, 27), date(2014, 2, 28), date(2014, 3, 1)]
@@ -142,12 +149,66 @@ def _partition_state(endpoint: str, bucket: str) -> dict[str, tuple[str, datetim
     }
 
 
+def _check_airflow_ui(base_url: str, *, password_file: Path, collect_runs: list[dict]) -> None:
+    """What a user sees: log into the Airflow UI, both DAGs listed, the backfilled runs shown.
+
+    The UI is a React app reading the same REST API, so this checks that the
+    simple auth manager's login form, the DAG list and the runs view render what
+    the API reported, in a real chromium. Screenshots go to test-artifacts/.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    password = json.loads(password_file.read_text())["admin"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        try:
+            # An anonymous visit is sent to the simple auth manager's login form.
+            page.goto(f"{base_url}/dags")
+            expect(page.locator("input[name=username]"),
+                   "the simple auth manager's login form").to_be_visible(timeout=UI_TIMEOUT_MS)
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", password)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page, "login did not land on the DAG list").to_have_url(
+                f"{base_url}/dags", timeout=UI_TIMEOUT_MS)
+
+            for dag_id in ("tmdb_collect", "tmdb_train"):
+                link = page.locator(f'a[href="/dags/{dag_id}"]', has_text=dag_id)
+                expect(link.first, f"{dag_id} in the UI's DAG list").to_be_visible(
+                    timeout=UI_TIMEOUT_MS)
+            page.screenshot(path=str(ARTIFACTS / "airflow-dags.png"), full_page=True)
+
+            page.goto(f"{base_url}/dags/tmdb_collect/runs")
+            rows = page.locator("tbody tr")
+            for run in collect_runs:
+                row = rows.filter(has=page.locator(
+                    f'a[href="/dags/tmdb_collect/runs/{run["dag_run_id"]}"]'))
+                label = f"backfilled run {run['dag_run_id']} in the tmdb_collect runs view"
+                expect(row, label).to_have_count(1, timeout=UI_TIMEOUT_MS)
+                expect(row, label).to_contain_text(run["logical_date"][:10])
+                expect(row, label).to_contain_text("Backfill")
+                expect(row, label).to_contain_text("Success")
+            expect(rows, "runs other than the backfill in the runs view").to_have_count(
+                len(collect_runs))
+            page.screenshot(path=str(ARTIFACTS / "airflow-runs.png"), full_page=True)
+        except AssertionError:
+            # What the page showed when a check failed, for the CI artifacts.
+            page.screenshot(path=str(ARTIFACTS / "airflow-ui-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
 def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
     docker = _docker()
     require(docker is not None, "a running Docker engine (scripts/provision.sh starts one)")
     require(shutil.which("mmdebstrap") is not None or subprocess.run(
         [docker, "image", "inspect", "tmdb-mlops/base:bookworm-py311"], capture_output=True
     ).returncode == 0, "mmdebstrap (to build the base image)")
+    require(CHROMIUM.exists(), "chromium (/usr/bin/chromium, for the Airflow UI check)")
     started = time.monotonic()
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -314,9 +375,22 @@ def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
         assert {k for k in after if marker not in k} == {k for k in before if marker not in k}
 
         # Let the training the re-run triggered finish before stopping Airflow, so no
-        # container outlives the test.
-        _poll(lambda: all(r["state"] in TERMINAL for r in api.runs("tmdb_train")),
-              timeout=300, what="tmdb_train idle")
+        # container outlives the test. That run is created only after the asset event,
+        # so wait for it to exist, not merely for no run to be active.
+        rerun_collect_end = max(ti["end_date"] for ti in api.task_instances("tmdb_collect", rerun_id)
+                                if ti["task_id"] == "collect_train")
+
+        def rerun_training_done() -> bool:
+            train_runs = api.runs("tmdb_train")
+            return all(r["state"] in TERMINAL for r in train_runs) and any(
+                r["start_date"] and r["start_date"] >= rerun_collect_end for r in train_runs)
+
+        _poll(rerun_training_done, timeout=300, what="the training the re-run triggered")
+
+        # 7. The Airflow UI shows both DAGs and the backfilled runs (all successful,
+        # the re-run included).
+        _check_airflow_ui(api.base_url, password_file=api.password_file,
+                          collect_runs=api.runs("tmdb_collect"))
 
     total = time.monotonic() - started
     sys.stderr.write(f"e2e: images {build_seconds:.0f}s, total {total:.0f}s\n")
