@@ -43,8 +43,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 BUNDLE_FORMAT = 1
-# Above this many records, predict_records goes through the DataFrame path.
-FAST_PATH_MAX_ROWS = 256
 Source = Literal["registry", "local"]
 SigningKey = str | bytes | SecretStr | None
 
@@ -274,14 +272,11 @@ class LoadedModel:
     def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Predictions for raw records (dicts of processed-CSV columns, lists as "A|B" or lists).
 
-        Small batches skip pandas (the FastPredictor, same fitted state); large
-        ones go through the DataFrame path. Both give identical numbers.
+        Always the FastPredictor (same fitted state as the pipeline, identical
+        numbers): building a DataFrame only for the featurizer to turn it back
+        into records was slower at every batch size measured (1 to 1,000 rows).
         """
-        if len(records) <= FAST_PATH_MAX_ROWS:
-            return self.fast.predict_records(records)
-        import pandas as pd
-
-        return self.predict_frame(pd.DataFrame.from_records(list(records)))
+        return self.fast.predict_records(records)
 
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Predictions for a DataFrame of processed rows (extra columns are ignored)."""

@@ -9,7 +9,7 @@ the model's prediction (measured: 990 vs several thousand requests/s).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, HTTPException, Request, status
 
@@ -48,8 +48,26 @@ async def get_model(request: Request) -> ServableModel:
     return model
 
 
+class Predictor(NamedTuple):
+    """The model for one request (read once) and the metrics its predictions go to."""
+
+    model: ServableModel
+    metrics: ServiceMetrics
+
+
+async def get_predictor(request: Request) -> Predictor:
+    """One dependency for /predict instead of two: each one costs a few microseconds of
+    FastAPI's dependency solving, which at thousands of requests/s is a measurable share."""
+    state = request.app.state
+    model = state.store.current
+    if model is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=NO_MODEL)
+    return Predictor(model, state.metrics)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ModelStore, Depends(get_store)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 ModelDep = Annotated[ServableModel, Depends(get_model)]
 ResultsDep = Annotated[ResultsService, Depends(get_results)]
+PredictorDep = Annotated[Predictor, Depends(get_predictor)]

@@ -11,6 +11,7 @@ increment and an observation.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Iterable
 from typing import Any
 
@@ -75,6 +76,8 @@ class ServiceMetrics:
             self.reloads.labels(outcome=outcome)
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._bounds = np.asarray(RATING_BUCKETS)
+        self._bound_list = [*RATING_BUCKETS, float("inf")]
+        self._latency_bounds = [*LATENCY_BUCKETS, float("inf")]
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -84,12 +87,17 @@ class ServiceMetrics:
             children = (self.requests.labels(**labels), self.latency.labels(**labels))
             self._children[key] = children
         children[0].inc()
-        children[1].observe(seconds)
+        # As Histogram.observe (first bucket whose bound >= the value), by bisection.
+        children[1]._buckets[bisect_left(self._latency_bounds, seconds)].inc(1)  # noqa: SLF001
+        children[1]._sum.inc(seconds)  # noqa: SLF001
 
     def observe_prediction(self, value: float, *, clamped: bool) -> None:
+        """One prediction: the bucket found by bisection, as ``observe`` would (le bounds)."""
         if clamped:
             self.clamped.inc()
-        self.predictions.observe(value)
+        buckets = self.predictions._buckets  # noqa: SLF001 - see observe_predictions
+        buckets[bisect_left(self._bound_list, value)].inc(1)
+        self.predictions._sum.inc(value)  # noqa: SLF001
 
     def observe_predictions(self, values: np.ndarray, *, clamped: int) -> None:
         """Add many predictions to the histogram at once (a batch is one pass, not N calls)."""

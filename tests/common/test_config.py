@@ -80,7 +80,9 @@ def test_env_template_documents_every_deployment_variable() -> None:
     template = (root / ".env.template").read_text()
     documented = {line.split("=", 1)[0] for line in template.splitlines()
                   if "=" in line and not line.startswith("#")}
-    compose = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (root / "docker-compose.yml").read_text()))
+    compose_lines = [line.split("#", 1)[0] for line in
+                     (root / "docker-compose.yml").read_text().splitlines()]
+    compose = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", "\n".join(compose_lines)))
     dags = set(re.findall(r"""_env\(\s*f?["']([A-Z][A-Z0-9_]*)["']""",
                           (root / "common/tmdb_mlops/orchestration.py").read_text()))
     runtime_only = {"HOSTNAME", "DOCKER_HOST"}  # set by Docker itself, not by us
