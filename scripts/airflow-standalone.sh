@@ -50,10 +50,21 @@ fi
 # Nothing configured yet (no TMDB credentials, a local STORAGE_URL the containers
 # cannot see): start the TMDB sandbox and a SeaweedFS S3 server on 127.0.0.1 so the
 # DAGs run out of the box, and backfill the sandbox's last month by default.
+# Each service runs in its own session (setsid), so stopping it stops its whole
+# process group: airflow standalone's scheduler and workers do not always exit
+# with their parent.
 STARTED=()
 stop_started() {
   for pid in "${STARTED[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null
+  done
+  for pid in "${STARTED[@]:-}"; do
+    [ -n "$pid" ] || continue
+    for _ in $(seq 1 60); do
+      kill -0 -- "-$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
   done
 }
 trap stop_started EXIT INT TERM
@@ -67,7 +78,7 @@ wait_for() {  # url, what
 }
 if [ -z "${TMDB_API_KEY:-}${TMDB_READ_ACCESS_TOKEN:-}" ] && [ -z "${TMDB_BASE_URL:-}" ]; then
   SANDBOX_PORT="${SANDBOX_PORT:-8700}"
-  "$ROOT/.venv/bin/tmdb-mlops" sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" \
+  setsid "$ROOT/.venv/bin/tmdb-mlops" sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" \
     >"$AIRFLOW_HOME/sandbox.log" 2>&1 &
   STARTED+=($!)
   export TMDB_BASE_URL="http://127.0.0.1:$SANDBOX_PORT/3" TMDB_API_KEY=sandbox
@@ -87,7 +98,7 @@ case "${STORAGE_URL:-./data}" in
         "credentials": [{"accessKey": secrets.token_hex(8), "secretKey": secrets.token_hex(16)}],
         "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))' > "$AIRFLOW_HOME/s3-identity.json"
     fi
-    "$ROOT/.venv/bin/weed" mini -dir="$AIRFLOW_HOME/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    setsid "$ROOT/.venv/bin/weed" mini -dir="$AIRFLOW_HOME/seaweedfs" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
       -s3.port="$S3_PORT" -s3.config="$AIRFLOW_HOME/s3-identity.json" -s3.autoCreateBucket=false \
       -admin.ui=false -webdav=false >"$AIRFLOW_HOME/seaweedfs.log" 2>&1 &
     STARTED+=($!)
@@ -114,6 +125,6 @@ if [ ${#STARTED[@]} -eq 0 ]; then
   trap - EXIT INT TERM
   exec "$AIRFLOW_BIN" standalone
 fi
-"$AIRFLOW_BIN" standalone &
+setsid "$AIRFLOW_BIN" standalone &
 STARTED+=($!)
 wait "${STARTED[-1]}"
