@@ -13,7 +13,11 @@ from tmdb_mlops.schema import LIST_SEPARATOR
 
 @dataclass
 class FakeModel:
-    """Predicts 5 + runtime/100 + 0.5 per genre; a title 'Overshoot' gives 15 (to test clamping)."""
+    """Predicts 5 + runtime/100 + 0.5 per genre.
+
+    A title 'Overshoot' gives 15 (to test clamping) and 'Nonfinite' gives NaN (a
+    model bug that the smoke test on the OpenAPI examples does not catch).
+    """
 
     version: str
     source: str = "registry"
@@ -39,6 +43,8 @@ class FakeModel:
             return float("nan")
         if record.get("title") == "Overshoot":
             return 15.0
+        if record.get("title") == "Nonfinite":
+            return float("nan")
         runtime = record.get("runtime")
         runtime = 0.0 if runtime is None or runtime != runtime else float(runtime)
         genres = record.get("genres")

@@ -42,6 +42,39 @@ def test_every_openapi_example_predicts_within_scale(client: TestClient) -> None
         assert 0 <= response.json()["prediction"] <= 10
 
 
+def test_predict_is_documented_as_a_movie_features_body(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/predict"]["post"]
+    body = operation["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/MovieFeatures"
+    }
+    assert set(operation["responses"]) == {"200", "400", "413", "422", "503"}
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/PredictResponse"}
+
+
+def test_validation_errors_locate_the_field_in_the_body(client: TestClient) -> None:
+    response = client.post("/predict", json={**GOOD, "runtime": -5, "popularity": 1})
+    assert response.status_code == 422
+    errors = {tuple(e["loc"]): e["type"] for e in response.json()["detail"]}
+    assert errors == {("body", "runtime"): "greater_than_equal",
+                      ("body", "popularity"): "extra_forbidden"}
+    missing = client.post("/predict", content=b"", headers={"content-type": "application/json"})
+    assert missing.status_code == 422
+    assert missing.json()["detail"] == [{"loc": ["body"], "msg": "Field required",
+                                         "type": "missing"}]
+
+
+def test_a_non_finite_model_output_is_a_logged_500_not_a_crash(client: TestClient) -> None:
+    response = client.post("/predict", json={**GOOD, "title": "Nonfinite"})
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error; see the server log"}
+    assert client.post("/predict", json=GOOD).status_code == 200  # still serving
+    text = client.get("/metrics").text
+    assert 'tmdb_http_requests_total{method="POST",route="/predict",status="500"} 1.0' in text
+
+
 def test_record_has_exactly_the_processed_columns() -> None:
     record = to_record(MovieFeatures.model_validate(EXAMPLES[2]))
     assert list(record) == list(PRE_RELEASE_COLUMNS)
