@@ -330,56 +330,61 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
     def _encode(
         self, record: Mapping[str, Any], *, directors: Stats, cast: Stats, prior: float
     ) -> list[float]:
+        # One output list filled block by block, in ``_feature_names`` order. This
+        # runs once per /predict, so it avoids temporary lists and repeated lookups.
         nan = math.nan
         m = self.te_smoothing
+        get = record.get
 
-        genres = [0.0] * (len(self.genres_) + 1)
-        genre_items = split_list(record.get("genres"))
+        out = [0.0] * (len(self.genres_) + 1)
+        genre_items = split_list(get("genres"))
+        positions = self._genre_pos
         for genre in genre_items:
-            genres[self._genre_pos.get(genre, -1)] += 1.0
-        genres.append(float(len(genre_items)))
+            out[positions.get(genre, -1)] += 1.0
+        out.append(float(len(genre_items)))
 
-        released = _date(record.get("release_date"))
+        released = _date(get("release_date"))
         if released is None:
-            when = [nan, nan, nan, nan]
+            out += (nan, nan, nan, nan)
         else:
-            when = [
-                float(released.year),
-                float(released.month),
-                float(released.weekday()),
-                float(released.timetuple().tm_yday),
-            ]
+            year = released.year
+            day_of_year = released.toordinal() - date(year, 1, 1).toordinal() + 1
+            out += (float(year), float(released.month), float(released.weekday()),
+                    float(day_of_year))
 
-        runtime = _number(record.get("runtime"))
+        runtime = _number(get("runtime"))
         runtime = runtime if runtime > 0 else nan
-        budget = _number(record.get("budget"))
+        budget = _number(get("budget"))
         log_budget = math.log1p(budget) if budget > 0 else nan
-        sizes = [runtime, float(runtime != runtime), log_budget, float(log_budget != log_budget)]
+        out += (runtime, float(runtime != runtime), log_budget, float(log_budget != log_budget))
 
         language = [0.0] * (len(self.languages_) + 2)
-        code = _text(record.get("original_language"))
+        code = _text(get("original_language"))
         language[self._language_pos.get(code, -2) if code else -1] = 1.0
+        out += language
 
         countries = [0.0] * (len(self.countries_) + 1)
-        country_items = split_list(record.get("production_countries"))
+        country_items = split_list(get("production_countries"))
+        positions = self._country_pos
         for country in country_items:
-            countries[self._country_pos.get(country, -1)] += 1.0
-        countries.append(float(len(country_items)))
+            countries[positions.get(country, -1)] += 1.0
+        out += countries
+        out.append(float(len(country_items)))
 
-        title = _text(record.get("title"))
-        overview = _text(record.get("overview"))
-        text = [
+        title = _text(get("title"))
+        overview = _text(get("overview"))
+        out += (
             float(len(title)),
             float(len(title.split())),
             float(bool(_SEQUEL.search(title))),
             float(":" in title),
             float(len(overview)),
             float(len(overview.split())),
-        ]
+        )
 
         director = self._director(record)
         d_sum, d_n = directors.get(director[0], (0.0, 0)) if director else (0.0, 0)
-        people = [(d_sum + m * prior) / (d_n + m), math.log1p(d_n), float(not director)]
+        out += ((d_sum + m * prior) / (d_n + m), math.log1p(d_n), float(not director))
 
         members = self._cast(record)
         known = [cast[name] for name in members if name in cast]
@@ -387,21 +392,20 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
             total = sum(s for s, _ in known)
             films = sum(n for _, n in known)
             encoded = [(s + m * prior) / (n + m) for s, n in known]
-            people += [
+            out += (
                 (total + m * prior) / (films + m),
                 sum(encoded) / len(encoded),
                 max(encoded),
                 min(encoded),
                 float(len(known)),
                 math.log1p(films),
-            ]
+            )
         else:
-            people += [prior, prior, nan, nan, 0.0, 0.0]
-        people.append(float(len(members)))
+            out += (prior, prior, nan, nan, 0.0, 0.0)
+        out.append(float(len(members)))
 
-        out = genres + when + sizes + language + countries + text + people
         if self.post_release_columns:
-            leaky = [_number(record.get(c)) for c in self.post_release_columns]
+            leaky = [_number(get(c)) for c in self.post_release_columns]
             out += [math.log1p(v) if v >= 0 else nan for v in leaky]
         return out
 

@@ -30,6 +30,9 @@ from tmdb_serve.routers import admin, model, pages, predict
 
 log = logging.getLogger(__name__)
 
+# Tried first by the router (see ``_hot_routes_first``).
+HOT_PATHS = ("/predict", "/predict/batch")
+
 # Room for a full batch of maximal items (each at most ~16 KiB of JSON) plus slack.
 BYTES_PER_ITEM = 16 * 1024
 BODY_SLACK = 1024 * 1024
@@ -64,6 +67,18 @@ def build_local_loader(settings: Settings) -> Callable[[], ServableModel] | None
         return load_local(directory, signing_key=key)
 
     return load
+
+
+def _hot_routes_first(app: FastAPI) -> None:
+    """Move the prediction routes to the front of the router's list.
+
+    Starlette tries routes in order, and FastAPI registers /openapi.json, /docs,
+    /docs/oauth2-redirect and /redoc before any of ours: four regex matches per
+    prediction, about 3 us of the ~60 us a /predict costs in-process. No other
+    route shares their paths, so what matches is unchanged, and so is the OpenAPI
+    document (the docs routes are not in it).
+    """
+    app.router.routes.sort(key=lambda route: getattr(route, "path", None) not in HOT_PATHS)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -140,6 +155,7 @@ def create_app(
     app.include_router(model.router)
     app.include_router(admin.router)
     app.include_router(pages.router)
+    _hot_routes_first(app)
     app.mount(
         "/static",
         StaticFiles(directory=Path(__file__).resolve().parent / "static"),
