@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.serve.fakes import FakeModel, FakeRegistry
+from tmdb_mlops.config import load_settings
 from tmdb_mlops.schema import PRE_RELEASE_COLUMNS
+from tmdb_mlops.storage import open_storage
 from tmdb_serve.schemas import EXAMPLES, MovieFeatures, to_record
 
 pytestmark = pytest.mark.unit
@@ -175,6 +177,34 @@ def test_batch_keeps_order_and_uses_one_model_call(client: TestClient, registry)
 
 def test_empty_batch_is_422(client: TestClient) -> None:
     assert client.post("/predict/batch", json={"items": []}).status_code == 422
+
+
+def test_batch_errors_locate_the_item_and_field(client: TestClient) -> None:
+    response = client.post("/predict/batch", json={"items": [GOOD, {**GOOD, "runtime": 0}]})
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["detail"]] == [["body", "items", 1, "runtime"]]
+
+
+def test_the_server_freezes_its_start_up_objects_after_the_model_loads(
+    tmp_path, registry: FakeRegistry
+) -> None:
+    import gc
+
+    from tmdb_serve.main import create_app
+
+    settings = load_settings(storage_url=str(tmp_path / "store"), model_poll_seconds=0)
+    app = create_app(settings, registry=registry, storage=open_storage(settings.storage_url),
+                     freeze_gc=True)
+    gc.unfreeze()
+    try:
+        with TestClient(app) as client:
+            assert gc.get_freeze_count() > 0  # frozen in the lifespan, before any request
+            model = client.app.state.store.current
+            # get_objects() leaves out the frozen generation: the model was loaded first.
+            assert not any(obj is model for obj in gc.get_objects())
+            assert client.get("/ready").json()["model_version"] == "v1"
+    finally:
+        gc.unfreeze()
 
 
 def test_without_any_model_the_process_stays_up_and_says_so(make_client) -> None:

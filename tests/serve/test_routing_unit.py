@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Annotated
+
 import pytest
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Body, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
-from tmdb_serve.routing import RequestRoute
+from tmdb_serve.routing import RequestRoute, reads_body
 
 pytestmark = pytest.mark.unit
 
@@ -40,6 +44,38 @@ def test_exceptions_reach_the_app_handlers() -> None:
     assert response.status_code == 404
     assert response.json() == {"detail": "nothing here"}
     assert client.get("/echo").status_code == 405  # matching is still the APIRoute's
+
+
+class Item(BaseModel):
+    name: str
+
+
+@reads_body(Annotated[Item, Body(openapi_examples={"one": {"value": {"name": "x"}}})])
+async def read_item(request: Request) -> Response:
+    """Read an item."""
+    return JSONResponse(Item.model_validate_json(await request.body()).model_dump())
+
+
+def test_reads_body_documents_the_body_as_a_parameter_would() -> None:
+    router = APIRouter(route_class=RequestRoute)
+    router.add_api_route("/item", read_item, methods=["POST"])
+    app = FastAPI()
+    app.include_router(router)
+    client = TestClient(app)
+    assert client.post("/item", json={"name": "x"}).json() == {"name": "x"}
+    spec = client.get("/openapi.json").json()
+    operation = spec["paths"]["/item"]["post"]
+    content = operation["requestBody"]["content"]["application/json"]
+    assert content["schema"] == {"$ref": "#/components/schemas/Item"}
+    assert content["examples"] == {"one": {"value": {"name": "x"}}}
+    assert "422" in operation["responses"]
+    assert operation["description"] == "Read an item."
+    assert "Item" in spec["components"]["schemas"]
+
+
+def test_the_documentation_stand_in_is_never_served() -> None:
+    with pytest.raises(RuntimeError, match="must be routed by a RequestRoute"):
+        asyncio.run(read_item(body=Item(name="x")))
 
 
 def sync_endpoint(request: Request) -> Response:
