@@ -278,6 +278,10 @@ class LoadedModel:
         """
         return self.fast.predict_records(records)
 
+    def predict_record(self, record: Mapping[str, Any]) -> float:
+        """One record's prediction as a float: ``predict_records([record])[0]`` without numpy."""
+        return self.fast.predict_record(record)
+
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Predictions for a DataFrame of processed rows (extra columns are ignored)."""
         import numpy as np

@@ -624,6 +624,12 @@ class FastPredictor:
             except Exception:  # noqa: BLE001 - the batch call below is always correct
                 self._single = None
 
+    def predict_record(self, record: Mapping[str, Any]) -> float:
+        """One record's prediction as a plain float (the /predict path: no numpy)."""
+        if self._single is not None:
+            return self._single.predict_one(self._encode(record))
+        return float(self.predict_records([record])[0])
+
     def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         if not records:
             return np.empty(0, dtype=np.float64)

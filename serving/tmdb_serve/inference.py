@@ -1,8 +1,8 @@
 """Turning validated requests into clamped predictions; no HTTP here.
 
-The single-row path goes through ``LoadedModel.predict_records`` (the trainer's
-row encoder, no pandas), because building a DataFrame per request costs more
-than the model itself.
+The single-row path goes through ``LoadedModel.predict_record`` (the trainer's
+row encoder and LightGBM's single-row call, no pandas nor numpy), because
+building a DataFrame per request costs more than the model itself.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def predict_one(
     request/s. The response is built by its validating constructor, which
     pydantic-core makes about twice as fast as ``model_construct``.
     """
-    raw = float(model.predict_records([to_record(movie)])[0])
+    raw = model.predict_record(to_record(movie))
     if not math.isfinite(raw):
         raise NonFinitePrediction(f"model {model.version} returned {raw} for a valid request")
     value = min(max(raw, RATING_MIN), RATING_MAX)

@@ -114,6 +114,9 @@ def test_fast_predictor_equals_pipeline_predict_on_the_holdout(fitted) -> None:
     np.testing.assert_array_equal(fast.predict_records(records), expected)
     one_by_one = np.array([fast.predict_records([r])[0] for r in records])
     np.testing.assert_array_equal(one_by_one, expected)
+    as_floats = [fast.predict_record(r) for r in records]
+    assert all(type(value) is float for value in as_floats)
+    np.testing.assert_array_equal(np.array(as_floats), expected)
 
 
 def test_single_row_path_is_thread_safe(fitted) -> None:
@@ -124,7 +127,7 @@ def test_single_row_path_is_thread_safe(fitted) -> None:
     fast = FastPredictor(pipeline)
     records = holdout.to_dict("records") * 5
     with ThreadPoolExecutor(max_workers=8) as pool:
-        got = list(pool.map(lambda r: fast.predict_records([r])[0], records))
+        got = list(pool.map(fast.predict_record, records))
     np.testing.assert_array_equal(np.array(got), np.tile(pipeline.predict(holdout), 5))
 
 
@@ -134,6 +137,9 @@ def test_fast_predictor_equals_ridge_pipeline(movies: pd.DataFrame) -> None:
         FastPredictor(pipeline).predict_records(movies.to_dict("records")),
         pipeline.predict(movies), rtol=0, atol=1e-12,
     )
+    first = movies.head(1)
+    single = FastPredictor(pipeline).predict_record(first.to_dict("records")[0])
+    assert single == pytest.approx(pipeline.predict(first)[0], abs=1e-12)
 
 
 def test_pickled_pipeline_predicts_the_same(fitted) -> None:

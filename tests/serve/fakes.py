@@ -51,6 +51,10 @@ class FakeModel:
         count = 0 if not isinstance(genres, str) else len(genres.split(LIST_SEPARATOR))
         return 5.0 + runtime / 100 + 0.5 * count + self.offset
 
+    def predict_record(self, record: dict[str, Any]) -> float:
+        self.calls += 1
+        return self._one(record)
+
     def predict_records(self, records: list[dict[str, Any]]) -> np.ndarray:
         self.calls += 1
         return np.array([self._one(r) for r in records], dtype=float)

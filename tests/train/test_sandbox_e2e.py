@@ -103,6 +103,7 @@ def test_train_on_the_sandbox_history_meets_the_quality_bar(collected: Storage, 
     np.testing.assert_array_equal(loaded.predict_records(records), expected)
     one_by_one = np.array([loaded.predict_records([r])[0] for r in records])
     np.testing.assert_array_equal(one_by_one, expected)
+    np.testing.assert_array_equal(np.array([loaded.predict_record(r) for r in records]), expected)
     rmse = float(np.sqrt(np.mean((expected - holdout[TARGET].to_numpy()) ** 2)))
     assert rmse == pytest.approx(model, abs=1e-6)
     assert isinstance(holdout, pd.DataFrame)
