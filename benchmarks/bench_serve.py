@@ -334,7 +334,7 @@ def main() -> None:
         _timed(lambda: model.pipeline.predict(frame)) for _ in range(15)
     )
     single_inproc = statistics.median(
-        _timed(lambda: model.predict_records([record])) for _ in range(200)
+        _timed(lambda: model.predict_record(record)) for _ in range(200)
     )
     report(results, paired, inproc_batch_ms=inproc * 1e3, inproc_single_us=single_inproc * 1e6,
            rounds=args.rounds)
@@ -388,7 +388,7 @@ def report(results: dict[str, dict], paired: dict[str, float], *, inproc_batch_m
         print(f"| {name} | {row['rps_1']:.0f} | {row['p50_1']:.2f} ms | {row['p99_1']:.2f} ms | "
               f"{row['rps_32']:.0f} | {row['p50_32']:.2f} ms | {row['p99_32']:.2f} ms | "
               f"{row['cpu_us_32']:.0f} us |")
-    print(f"\nin-process: predict_records (1 row) {inproc_single_us:.0f} us; "
+    print(f"\nin-process: predict_record (1 row, the /predict path) {inproc_single_us:.0f} us; "
           f"pipeline.predict (1000 rows) {inproc_batch_ms:.1f} ms "
           f"= {1000 / inproc_batch_ms * 1e3:.0f} rows/s")
     print(f"our /predict/batch (1000 rows): {ours['batch_ms']:.1f} ms "

@@ -310,3 +310,32 @@ class TestAdmin:
         result = client.post("/admin/reload", headers={"Authorization": "Bearer t0ken"}).json()
         assert result["outcome"] == "error" and result["model_version"] == "v1"
         assert client.get("/ready").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_a_client_gone_before_its_body_is_a_400_not_a_server_error(
+    client: TestClient, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Driven as ASGI: the body's first chunk arrives, then the client disconnects."""
+    import asyncio
+
+    messages = iter([
+        {"type": "http.request", "body": b'{"title": "Half', "more_body": True},
+        {"type": "http.disconnect"},
+    ])
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return next(messages, {"type": "http.disconnect"})  # as uvicorn: disconnect from then on
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "root_path": "", "query_string": b"", "server": ("testserver", 80),
+             "client": ("127.0.0.1", 5000),
+             "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]}
+    asyncio.run(client.app(scope, receive, send))
+    assert sent[0]["status"] == 400
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from tmdb_serve import inference
 from tmdb_serve.deps import current_predictor
@@ -65,18 +66,24 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
-def read_json(model: type[Body_], body: bytes, content_type: str | None) -> Body_:
+async def read_json(request: Request, model: type[Body_]) -> Body_:
     """The request body parsed and validated by pydantic-core in one pass.
 
-    The 422s are FastAPI's own ``RequestValidationError`` with the same
-    ``("body", ...)`` locations and the same refusals a body parameter gives: an
-    empty body is missing, a body that is not declared as JSON is not an object
-    (only invalid-JSON messages are worded differently).
+    The errors are FastAPI's own for a body parameter: ``RequestValidationError``
+    (422) with the same ``("body", ...)`` locations and refusals (an empty body is
+    missing, a body not declared as JSON is not an object; only invalid-JSON
+    messages are worded differently), and a 400 when the body cannot be read.
     """
+    try:
+        body = await request.body()
+    except ClientDisconnect:
+        # FastAPI's answer (to nobody) when reading the body fails; not a server error.
+        raise HTTPException(status.HTTP_400_BAD_REQUEST,
+                            detail="There was an error parsing the body") from None
     if not body:
         errors = [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
         raise RequestValidationError(errors)
-    if not is_json(content_type):
+    if not is_json(request.headers.get("content-type")):
         errors = [{"type": "model_attributes_type", "loc": ("body",), "input": body,
                    "msg": "Input should be a valid dictionary or object to extract fields from"}]
         raise RequestValidationError(errors)
@@ -92,7 +99,7 @@ def read_json(model: type[Body_], body: bytes, content_type: str | None) -> Body
 @reads_body(Annotated[MovieFeatures, Body(openapi_examples=SINGLE_EXAMPLES)], name="movie")
 async def predict(request: Request) -> Response:
     """Predict the TMDB rating (0-10) of one film from what is known before its release."""
-    movie = read_json(MovieFeatures, await request.body(), request.headers.get("content-type"))
+    movie = await read_json(request, MovieFeatures)
     predictor = current_predictor(request)
     return json_response(inference.predict_one(predictor.model, movie, predictor.metrics))
 
@@ -101,7 +108,7 @@ async def predict(request: Request) -> Response:
 @reads_body(Annotated[BatchRequest, Body(openapi_examples=BATCH_EXAMPLES)], name="batch")
 async def predict_batch(request: Request) -> Response:
     """Predict the ratings of up to MAX_BATCH_SIZE films in one call."""
-    batch = read_json(BatchRequest, await request.body(), request.headers.get("content-type"))
+    batch = await read_json(request, BatchRequest)
     limit = request.app.state.settings.max_batch_size
     if len(batch.items) > limit:
         raise HTTPException(
