@@ -4,7 +4,7 @@
 # its tarball is piped into `docker import`.
 #
 # Why: on machines that cannot pull python:3.11-slim (no registry access) the
-# project's Dockerfiles still build with --build-arg BASE_IMAGE=<this tag>.
+# project's Dockerfile still builds with --build-arg BASE_IMAGE=<this tag>.
 # When the network intercepts TLS, the proxy's CA certificates (a directory of
 # *.crt files) are installed into the image and pip/requests/boto are pointed
 # at the system bundle; without them every HTTPS call in a container fails.

@@ -21,12 +21,9 @@ if [[ "$BASE_IMAGE" == tmdb-mlops/base:* ]]; then
   BASE_IMAGE_TAG="$BASE_IMAGE" scripts/build-base-image.sh
 fi
 
-dockerfile_of() {
+check_image() {  # every image is a target of the one Dockerfile at the root
   case "$1" in
-    collect) echo data-prepare/Dockerfile ;;
-    train) echo airflow_pipeline/train/Dockerfile ;;
-    serve) echo serving/Dockerfile ;;
-    airflow) echo airflow_pipeline/Dockerfile ;;
+    collect|train|serve|airflow) ;;
     *) echo "error: unknown image $1 (collect, train, serve, airflow)" >&2; return 1 ;;
   esac
 }
@@ -40,14 +37,14 @@ set_env() {  # set_env KEY VALUE: replace or append one line of $ENV_FILE
 
 set_env IMAGE_TAG "$IMAGE_TAG"
 for name in "${images[@]}"; do
-  file="$(dockerfile_of "$name")"
+  check_image "$name"
   ref="tmdb-mlops/${name}:${IMAGE_TAG}"
   var="$(echo "$name" | tr '[:lower:]' '[:upper:]')_IMAGE"
   if [ "${FORCE:-0}" != 1 ] && "$DOCKER" image inspect "$ref" >/dev/null 2>&1; then
     echo "$ref exists (tags are immutable; FORCE=1 rebuilds)"
   else
     start=$(date +%s)
-    "$DOCKER" build --build-arg BASE_IMAGE="$BASE_IMAGE" -f "$file" -t "$ref" .
+    "$DOCKER" build --build-arg BASE_IMAGE="$BASE_IMAGE" --target "$name" -t "$ref" .
     echo "built $ref in $(( $(date +%s) - start ))s"
   fi
   set_env "$var" "$ref"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print the requirements of one or more extras of pyproject.toml, one per line.
 
-Why: the Dockerfiles install the dependencies in their own cached layer, built
+Why: the Dockerfile installs the dependencies in their own cached layer, built
 from pyproject.toml and constraints.txt alone, so a change to the project's code
 does not reinstall them (the code is installed afterwards with --no-deps). This
 is `pip install --only-deps ".[extra]"`, which pip does not have; the list is

@@ -16,9 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version="$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' pyproject.toml | head -n1)"
-# Everything the Dockerfiles COPY (keep in sync with them).
-paths=(pyproject.toml constraints.txt README.md .dockerignore scripts/extra-requirements.py
-       common data-prepare airflow_pipeline serving)
+# The Dockerfile and everything it COPYs (keep in sync with it).
+paths=(Dockerfile pyproject.toml constraints.txt README.md .dockerignore
+       scripts/extra-requirements.py common data-prepare airflow_pipeline serving)
 # What .dockerignore keeps out of every image anyway: never part of the tag.
 skip=(-e '/__pycache__/' -e '\.pyc$' -e '\.egg-info/')
 

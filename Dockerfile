@@ -1,0 +1,133 @@
+# Every image of the project, one build target each (docs/orchestration.md):
+#
+#   target    image                 what it runs
+#   collect   tmdb-mlops/collect    `tmdb-mlops collect ...`             (extra "collect")
+#   train     tmdb-mlops/train      `tmdb-mlops train|models ...`        (extra "train")
+#   serve     tmdb-mlops/serve      `tmdb-mlops serve`, port 8000        (extra "serve")
+#   airflow   tmdb-mlops/airflow    Airflow with the Docker provider and the DAGs (extra "airflow");
+#                                   the stages run in their own images through DockerOperator
+#
+# Build from the repository root (scripts/build-images.sh does this and records the tags):
+#   docker build --target serve --build-arg BASE_IMAGE=... -t tmdb-mlops/serve:TAG .
+#
+# Layers, from the least to the most often changed:
+#   requirements   each extra's requirements, read from pyproject.toml
+#   deps-<extra>   pip install -c constraints.txt of those requirements into /opt/venv:
+#                  cached until that requirement list or constraints.txt change
+#   wheel          the project's own wheel, built once for all images (build tools stay here)
+#   <target>       the deps venv, then the wheel installed with --no-deps: a source
+#                  change rebuilds only this small layer
+ARG BASE_IMAGE=python:3.11-slim
+
+# --- shared build stages ---------------------------------------------------------------
+
+FROM ${BASE_IMAGE} AS requirements
+WORKDIR /src
+COPY pyproject.toml scripts/extra-requirements.py ./
+RUN for extra in collect train serve airflow; do \
+      python3 extra-requirements.py "$extra" > "/$extra.txt" || exit 1; \
+    done
+
+FROM ${BASE_IMAGE} AS venv
+RUN python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY constraints.txt /tmp/constraints.txt
+
+# One stage per extra. COPY --from is cached by content: a pyproject.toml change that
+# leaves an extra's list as it was reinstalls nothing. The pip cache mount makes
+# rebuilds fast without leaving the cache in a layer.
+FROM venv AS deps-collect
+COPY --from=requirements /collect.txt /tmp/requirements.txt
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install -c /tmp/constraints.txt -r /tmp/requirements.txt
+
+FROM venv AS deps-train
+COPY --from=requirements /train.txt /tmp/requirements.txt
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install -c /tmp/constraints.txt -r /tmp/requirements.txt
+
+FROM venv AS deps-serve
+COPY --from=requirements /serve.txt /tmp/requirements.txt
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install -c /tmp/constraints.txt -r /tmp/requirements.txt
+
+FROM venv AS deps-airflow
+COPY --from=requirements /airflow.txt /tmp/requirements.txt
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install -c /tmp/constraints.txt -r /tmp/requirements.txt
+
+FROM ${BASE_IMAGE} AS wheel
+RUN python3 -m venv /opt/build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY common common
+COPY data-prepare data-prepare
+COPY airflow_pipeline/train airflow_pipeline/train
+COPY serving serving
+RUN --mount=type=cache,target=/root/.cache/pip \
+    /opt/build/bin/pip wheel --disable-pip-version-check --no-deps --wheel-dir /wheels .
+
+# --- the stage images: collect, train, serve ----------------------------------------------
+
+FROM ${BASE_IMAGE} AS runtime
+# LightGBM needs the OpenMP runtime; the project's Debian base already has it.
+RUN ldconfig -p | grep -q libgomp.so.1 || { apt-get update \
+      && apt-get install -y --no-install-recommends libgomp1 \
+      && rm -rf /var/lib/apt/lists/*; }
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin tmdb
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /home/tmdb
+ENTRYPOINT ["tmdb-mlops"]
+CMD ["--help"]
+
+# Each: its extra's venv, then the project's own code without dependencies (they are
+# all in the layer before); the wheel is bind-mounted, so it does not stay in the image.
+FROM runtime AS collect
+COPY --from=deps-collect /opt/venv /opt/venv
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+    pip install --no-deps --no-index --disable-pip-version-check --root-user-action=ignore \
+      /wheels/*.whl
+USER tmdb
+
+FROM runtime AS train
+COPY --from=deps-train /opt/venv /opt/venv
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+    pip install --no-deps --no-index --disable-pip-version-check --root-user-action=ignore \
+      /wheels/*.whl
+USER tmdb
+
+FROM runtime AS serve
+COPY --from=deps-serve /opt/venv /opt/venv
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+    pip install --no-deps --no-index --disable-pip-version-check --root-user-action=ignore \
+      /wheels/*.whl
+USER tmdb
+EXPOSE 8000
+# Inside the container the server must listen on all interfaces so a published
+# port reaches it; run with --network host and --host 127.0.0.1 to stay local.
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
+
+# --- Airflow (docker-compose.yml) -------------------------------------------------------
+
+FROM ${BASE_IMAGE} AS airflow
+# uid 50000 as in the official Airflow image and compose file.
+RUN useradd --create-home --uid 50000 --gid 0 --home-dir /opt/airflow --shell /bin/bash airflow
+COPY --from=deps-airflow /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    AIRFLOW_HOME=/opt/airflow \
+    AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
+    AIRFLOW__CORE__LOAD_EXAMPLES=False
+# The project's own code (tmdb_mlops.orchestration, used by the DAGs) without dependencies.
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+    pip install --no-deps --no-index --disable-pip-version-check --root-user-action=ignore \
+      /wheels/*.whl
+COPY --chown=50000:0 airflow_pipeline/dags /opt/airflow/dags
+USER 50000
+WORKDIR /opt/airflow
+# The console script of this image is Airflow's own.
+ENTRYPOINT ["airflow"]
+CMD ["version"]
