@@ -56,12 +56,16 @@ class Predictor(NamedTuple):
 
 
 def current_predictor(request: Request) -> Predictor:
-    """The model (read once) and the metrics, for a handler that takes ``request`` itself."""
-    state = request.app.state
-    model = state.store.current
+    """The model (read once) and the metrics, for a handler that takes ``request`` itself.
+
+    One ``app.state`` lookup, not two: Starlette's ``State`` answers each through
+    ``__getattr__`` after a failed normal lookup, ~0.4 us each on the hot path.
+    """
+    store: ModelStore = request.app.state.store
+    model = store.current
     if model is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=NO_MODEL)
-    return Predictor(model, state.metrics)
+    return Predictor(model, store.metrics)
 
 
 async def get_predictor(request: Request) -> Predictor:

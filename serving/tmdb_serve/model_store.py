@@ -116,6 +116,11 @@ class ModelStore:
         """The model to use for one request; read it once and keep the reference."""
         return self._model
 
+    @property
+    def metrics(self) -> ServiceMetrics:
+        """Where the served model's predictions and reloads are counted."""
+        return self._metrics
+
     def _swap(self, model: ServableModel) -> None:
         self._model = model
         self._metrics.set_model(version=model.version, source=model.source)
