@@ -70,10 +70,10 @@ async def read_body(request: Request) -> bytes:
     """The whole request body, straight from the ASGI messages.
 
     What ``Request.body()`` returns, without its async generator: on /predict
-    that generator and the ``Headers`` mapping cost more than the body's
-    validation itself (docs/serving.md).
+    that generator and the ``Headers`` mapping cost about as much as validating
+    the body (docs/serving.md).
     """
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         message = await request.receive()
         if message["type"] != "http.request":
@@ -84,6 +84,7 @@ async def read_body(request: Request) -> bytes:
 
 
 def content_type(request: Request) -> str | None:
+    """The Content-Type header from the ASGI scope (names are lower-case there)."""
     for name, value in request.scope["headers"]:
         if name == b"content-type":
             return value.decode("latin-1")
