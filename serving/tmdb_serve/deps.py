@@ -32,20 +32,8 @@ async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
-async def get_metrics(request: Request) -> ServiceMetrics:
-    return request.app.state.metrics
-
-
 async def get_results(request: Request) -> ResultsService:
     return request.app.state.results
-
-
-async def get_model(request: Request) -> ServableModel:
-    """The model for this request, read once: a concurrent swap cannot change it midway."""
-    model = request.app.state.store.current
-    if model is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=NO_MODEL)
-    return model
 
 
 class Predictor(NamedTuple):
@@ -68,13 +56,12 @@ def current_predictor(request: Request) -> Predictor:
     return Predictor(model, store.metrics)
 
 
-async def get_predictor(request: Request) -> Predictor:
-    return current_predictor(request)
+async def get_model(request: Request) -> ServableModel:
+    """The model for this request, read once: a concurrent swap cannot change it midway."""
+    return current_predictor(request).model
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ModelStore, Depends(get_store)]
-MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 ModelDep = Annotated[ServableModel, Depends(get_model)]
 ResultsDep = Annotated[ResultsService, Depends(get_results)]
-PredictorDep = Annotated[Predictor, Depends(get_predictor)]

@@ -31,9 +31,6 @@ from tmdb_serve.routers import admin, model, pages, predict
 
 log = logging.getLogger(__name__)
 
-# Tried first by the router (see ``_hot_routes_first``).
-HOT_PATHS = ("/predict", "/predict/batch")
-
 # Room for a full batch of maximal items (each at most ~16 KiB of JSON) plus slack.
 BYTES_PER_ITEM = 16 * 1024
 BODY_SLACK = 1024 * 1024
@@ -92,7 +89,8 @@ def _hot_routes_first(app: FastAPI) -> None:
     route shares their paths, so what matches is unchanged, and so is the OpenAPI
     document (the docs routes are not in it).
     """
-    app.router.routes.sort(key=lambda route: getattr(route, "path", None) not in HOT_PATHS)
+    hot = {route.path for route in predict.router.routes}
+    app.router.routes.sort(key=lambda route: getattr(route, "path", None) not in hot)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,7 +163,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.metrics = metrics
     app.state.store = store
     app.state.results = results
 
