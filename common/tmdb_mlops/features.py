@@ -634,7 +634,7 @@ class FastPredictor:
         if not records:
             return np.empty(0, dtype=np.float64)
         if len(records) == 1 and self._single is not None:
-            return np.array([self._single.predict_one(self._encode(records[0]))])
+            return np.array([self.predict_record(records[0])])
         X = np.array([self._encode(record) for record in records], dtype=np.float64)
         if self._booster is not None:
             # One thread: OpenMP start-up dominates a small batch (measured ~10x).
