@@ -15,10 +15,14 @@ help:
 	@echo "make images - build the stage images (immutable tags recorded in .env)"
 	@echo "make bench  - the benchmark scripts under benchmarks/"
 
-$(STAMP): pyproject.toml constraints.txt
+# Every part's pyproject.toml: a change to any of them reinstalls.
+PROJECTS := common/pyproject.toml data-prepare/pyproject.toml airflow_pipeline/train/pyproject.toml \
+            serving/pyproject.toml airflow_pipeline/dag_helpers/pyproject.toml demo/pyproject.toml
+
+$(STAMP): $(PROJECTS) requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip==24.3.1"
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -46,7 +50,7 @@ bench: $(STAMP)
 
 lock: $(STAMP)
 	( echo "# Pinned versions of every dependency (the tested set). Regenerate with: make lock"; \
-	  $(BIN)/pip freeze --exclude-editable | grep -v '^tmdb-mlops' ) > constraints.txt
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^tmdb-' ) > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

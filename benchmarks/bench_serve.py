@@ -162,7 +162,7 @@ def load_model(store: Path):
     from tmdb_mlops.registry import Registry
     from tmdb_mlops.storage import open_storage
 
-    return Registry(open_storage(str(store))).load()
+    return Registry(open_storage(str(store)), signing_key=None).load()
 
 
 def mlflow_python() -> Path:
@@ -266,7 +266,7 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from tmdb_serve.schemas import EXAMPLES, MovieFeatures, to_record
+    from tmdb_mlops.inputs import EXAMPLES, MovieFeatures, to_record
 
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     store = args.store or prepare_store(work)

@@ -72,12 +72,12 @@ def main() -> int:
 
     from tmdb_mlops import layout
     from tmdb_mlops.config import load_settings
-    from tmdb_mlops.features import build_pipeline
     from tmdb_mlops.partitions import write_partition
     from tmdb_mlops.registry import Registry
     from tmdb_mlops.schema import TARGET, columns_for
     from tmdb_mlops.storage import open_storage, storage_from_settings
     from tmdb_train.data import load_training_data
+    from tmdb_train.pipeline import build_pipeline
     from tmdb_train.split import temporal_split
 
     settings = load_settings()
@@ -107,7 +107,7 @@ def main() -> int:
             return 1
         print(done.stdout.strip())
 
-        registry = Registry(store)
+        registry = Registry(store, signing_key=None)
         version = registry.list_versions()[-1]
         params = json.loads(store.read_bytes(layout.metadata_key(version)))["training_params"]
         lgbm_params = params["lightgbm"]

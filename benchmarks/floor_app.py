@@ -10,7 +10,7 @@ import sys
 import uvicorn
 from fastapi import FastAPI
 
-from tmdb_serve.schemas import MovieFeatures
+from tmdb_mlops.inputs import MovieFeatures
 
 app = FastAPI()
 

@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from tmdb_mlops.config import load_settings
-from tmdb_mlops.features import DEFAULT_LGBM_PARAMS, build_pipeline
 from tmdb_mlops.schema import TARGET
 from tmdb_mlops.storage import storage_from_settings
 from tmdb_train.data import load_training_data
 from tmdb_train.evaluate import genre_mean_predictions, regression_metrics
+from tmdb_train.pipeline import DEFAULT_LGBM_PARAMS, build_pipeline
 from tmdb_train.split import temporal_split
 from tmdb_train.train import EARLY_STOPPING_FRACTION, choose_rounds, feature_importance
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import DAG
 
-from tmdb_mlops.orchestration import (
+from tmdb_dags import (
     PROCESSED_TRAIN,
     RUN_DATE,
     catchup,

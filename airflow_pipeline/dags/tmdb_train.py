@@ -20,7 +20,7 @@ from __future__ import annotations
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import DAG, task
 
-from tmdb_mlops.orchestration import (
+from tmdb_dags import (
     PROCESSED_TRAIN,
     RUN_DATE,
     default_args,

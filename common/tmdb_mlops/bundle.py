@@ -24,11 +24,10 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import platform
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -67,6 +66,15 @@ class BundleFiles:
         }
 
 
+def write_local(directory: str | Path, files: BundleFiles) -> Path:
+    """Write a bundle's three files to a directory (serving's LOCAL_MODEL_DIR)."""
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for name, data in files.as_dict().items():
+        (path / name).write_bytes(data)
+    return path
+
+
 def _key_bytes(key: SigningKey) -> bytes | None:
     if key is None:
         return None
@@ -76,25 +84,15 @@ def _key_bytes(key: SigningKey) -> bytes | None:
     return raw or None
 
 
-def configured_key(key: SigningKey) -> bytes | None:
-    """The key to use: the one passed, else MODEL_SIGNING_KEY from the settings."""
-    explicit = _key_bytes(key)
-    if explicit is not None:
-        return explicit
-    from tmdb_mlops.config import get_settings
-
-    return _key_bytes(get_settings().model_signing_key)
-
-
 def _signature(metadata: Mapping[str, Any], key: bytes) -> str:
     unsigned = {k: v for k, v in metadata.items() if k != "signature"}
     return hmac.new(key, dumps_json(unsigned), hashlib.sha256).hexdigest()
 
 
-def git_revision() -> str:
-    """GIT_REVISION (set in images), else ``git rev-parse HEAD``, else "unknown"."""
-    if os.environ.get("GIT_REVISION"):
-        return os.environ["GIT_REVISION"]
+def git_revision(configured: str | None = None) -> str:
+    """The configured revision (``GIT_REVISION``, set in images), else ``git rev-parse HEAD``."""
+    if configured:
+        return configured
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -114,7 +112,8 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {"python": platform.python_version()}
-    for name in ("tmdb-mlops", "scikit-learn", "lightgbm", "numpy", "pandas", "joblib"):
+    for name in ("tmdb-mlops", "tmdb-train", "scikit-learn", "lightgbm", "numpy", "pandas",
+                 "joblib"):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
@@ -132,12 +131,13 @@ def build_bundle(
     partitions: Sequence[Mapping[str, Any]],
     training_params: Mapping[str, Any],
     signing_key: SigningKey = None,
+    revision: str | None = None,
     created_at: datetime | None = None,
 ) -> BundleFiles:
     """Serialise a fitted pipeline and describe it; sign it when a key is given.
 
-    ``signing_key`` is used as given (None: unsigned); the registry resolves the
-    configured key before calling this.
+    ``signing_key`` is used as given (None: unsigned). ``revision`` is the source
+    revision to record (``Settings.git_revision``); without one, git is asked.
     """
     import joblib
 
@@ -166,7 +166,7 @@ def build_bundle(
         "feature_names": feature_names,
         "input_schema": dict(input_schema),
         "library_versions": library_versions(),
-        "git_revision": git_revision(),
+        "git_revision": git_revision(revision),
         "training_params": dict(training_params),
         "bundle_sha256": sha256_hex(bundle),
         "metrics_sha256": sha256_hex(metrics_bytes),
@@ -214,24 +214,35 @@ def verify(
 def load_verified(
     files: BundleFiles, *, source: Source, signing_key: SigningKey = None, where: str
 ) -> LoadedModel:
-    """Verify, then (only then) unpickle; refuse a pipeline with post-release features."""
+    """Verify, then (only then) unpickle; refuse a pipeline with post-release features.
+
+    Bundles of an older format, or whose pickled classes no longer import, are
+    refused with one line that says so (retrain, or roll back to a loadable version).
+    """
     import joblib
 
-    from tmdb_mlops.features import FastPredictor, LeakageError, assert_pre_release
+    from tmdb_mlops.leakage import LeakageError, assert_pre_release
 
     metadata, metrics = verify(files, signing_key=signing_key, where=where)
     try:
         payload = joblib.load(io.BytesIO(files.bundle))
+    except (ImportError, AttributeError) as exc:  # a class moved or a library is missing
+        raise BundleIntegrityError(
+            f"{where}: the bundle needs code this installation does not have ({exc}); "
+            "retrain it or serve another version"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is one line
         raise BundleIntegrityError(
             f"{where}: cannot unpickle the bundle ({type(exc).__name__}: {exc})"
         ) from None
     if not isinstance(payload, dict) or payload.get("bundle_format") != BUNDLE_FORMAT:
-        raise BundleIntegrityError(f"{where}: not a bundle of format {BUNDLE_FORMAT}")
+        found = payload.get("bundle_format") if isinstance(payload, dict) else None
+        raise BundleIntegrityError(
+            f"{where}: bundle format {found!r}, this installation reads format {BUNDLE_FORMAT}"
+        )
     pipeline = payload["pipeline"]
     try:
         assert_pre_release(pipeline)
-        fast = FastPredictor(pipeline)
     except (LeakageError, TypeError) as exc:
         raise BundleIntegrityError(f"{where}: {exc}") from None
     return LoadedModel(
@@ -241,7 +252,6 @@ def load_verified(
         source=source,
         pipeline=pipeline,
         input_schema=payload["input_schema"],
-        fast=fast,
     )
 
 
@@ -255,7 +265,6 @@ class LoadedModel:
     source: Source
     pipeline: Any
     input_schema: dict[str, Any]
-    fast: Any = field(repr=False, compare=False)
 
     @property
     def feature_names(self) -> list[str]:
@@ -268,19 +277,6 @@ class LoadedModel:
     @property
     def as_of(self) -> str | None:
         return self.metadata.get("as_of")
-
-    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Predictions for raw records (dicts of processed-CSV columns, lists as "A|B" or lists).
-
-        Always the FastPredictor (same fitted state as the pipeline, identical
-        numbers): building a DataFrame only for the featurizer to turn it back
-        into records was slower at every batch size measured (1 to 1,000 rows).
-        """
-        return self.fast.predict_records(records)
-
-    def predict_record(self, record: Mapping[str, Any]) -> float:
-        """One record's prediction as a float: ``predict_records([record])[0]`` without numpy."""
-        return self.fast.predict_record(record)
 
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Predictions for a DataFrame of processed rows (extra columns are ignored)."""

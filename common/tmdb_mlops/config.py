@@ -17,6 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tmdb_mlops.errors import ConfigError
 
+
+def _is_secret(annotation: object) -> bool:
+    return "SecretStr" in repr(annotation)
+
+
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "placeholder", "xxx", "your-key-here"}
 
 
@@ -34,6 +39,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"
+    git_revision: str | None = Field(
+        None, description="the source revision, recorded in bundles (set in the images)"
+    )
 
     # Storage -----------------------------------------------------------------
     storage_url: str = "./data"
@@ -77,6 +85,24 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(1000, ge=1)
     poster_base_url: str = "https://image.tmdb.org/t/p/w185"
 
+    @classmethod
+    def secret_names(cls) -> tuple[str, ...]:
+        """The environment variables that hold secrets: every ``SecretStr`` setting."""
+        return tuple(
+            name.upper() for name, field in cls.model_fields.items() if _is_secret(field.annotation)
+        )
+
+    @classmethod
+    def plain_names(cls) -> tuple[str, ...]:
+        """The environment variables of every setting that is not a secret."""
+        secret = set(cls.secret_names())
+        return tuple(name.upper() for name in cls.model_fields if name.upper() not in secret)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The secrets set in this configuration, for the log filter to mask."""
+        values = (getattr(self, name.lower()) for name in self.secret_names())
+        return tuple(value.get_secret_value() for value in values if value is not None)
+
     @field_validator("storage_url")
     @classmethod
     def _storage_url_shape(cls, value: str) -> str:
@@ -90,10 +116,12 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets(self) -> Settings:
         if self.environment == "development":
             return self
-        for name in ("tmdb_api_key", "tmdb_read_access_token", "admin_token", "model_signing_key"):
-            secret = getattr(self, name)
+        for name in self.secret_names():
+            if name.startswith("AWS_"):
+                continue  # S3 credentials have no placeholder convention to check
+            secret = getattr(self, name.lower())
             if secret is not None and secret.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-                raise ValueError(f"{name.upper()} holds a placeholder; set a real value")
+                raise ValueError(f"{name} holds a placeholder; set a real value")
         return self
 
 

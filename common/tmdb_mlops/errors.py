@@ -15,3 +15,7 @@ class StorageError(PlatformError):
 
 class NotFoundError(StorageError):
     """A key or a bucket does not exist."""
+
+
+class LeakageError(PlatformError):
+    """A pipeline would use columns that are unknown before a film's release."""

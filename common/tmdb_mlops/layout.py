@@ -23,6 +23,8 @@ from typing import Literal
 
 Split = Literal["train", "inference"]
 SPLITS: tuple[Split, ...] = ("train", "inference")
+#: What ``collect --split`` takes besides a split: every split of the date.
+ALL_SPLITS = "all"
 
 MOVIES_FILE = "movies.csv"
 MANIFEST_FILE = "_manifest.json"

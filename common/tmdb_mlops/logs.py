@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
+from collections.abc import Iterable
 
-_SECRET_ENV = (
-    "TMDB_API_KEY",
-    "TMDB_READ_ACCESS_TOKEN",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "ADMIN_TOKEN",
-    "MODEL_SIGNING_KEY",
-)
 _QUERY_SECRET = re.compile(r"(api_key=)[^&\s]+|(Bearer\s+)[A-Za-z0-9._\-]+", re.IGNORECASE)
 
 
 class RedactSecrets(logging.Filter):
-    """Masks secret values and ``api_key=``/Bearer tokens in every record.
+    """Masks the configured secret values and ``api_key=``/Bearer tokens in every record.
 
-    The values come from the environment at set-up, so a secret that reaches a
-    log line through an exception message or a URL is still masked.
+    The values are given by the caller (``Settings.secret_values()``), so a secret
+    that reaches a log line through an exception message or a URL is still masked.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._values = [v for name in _SECRET_ENV if len(v := os.environ.get(name, "")) >= 4]
+        self._values = sorted({v for v in secrets if len(v) >= 4}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         text = _QUERY_SECRET.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
@@ -40,17 +32,19 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Idempotent root logger configuration with secret redaction."""
+def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
+    """Root logger configuration with secret redaction; calling it again updates both."""
     root = logging.getLogger()
-    if getattr(root, "_tmdb_configured", False):
-        root.setLevel(level.upper())
+    root.setLevel(level.upper())
+    redact = RedactSecrets(secrets)
+    existing = getattr(root, "_tmdb_handler", None)
+    if existing is not None:
+        existing.filters[:] = [redact]
         return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets())
+    handler.addFilter(redact)
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    root._tmdb_configured = True  # type: ignore[attr-defined]
+    root._tmdb_handler = handler  # type: ignore[attr-defined]

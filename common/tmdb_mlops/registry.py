@@ -25,11 +25,13 @@ from typing import Any
 from tmdb_mlops import layout
 from tmdb_mlops.bundle import (
     BundleFiles,
+    BundleIntegrityError,
     LoadedModel,
     SigningKey,
     build_bundle,
-    configured_key,
     load_verified,
+    verify,
+    write_local,
 )
 from tmdb_mlops.errors import NotFoundError, PlatformError
 from tmdb_mlops.partitions import dumps_json
@@ -61,14 +63,14 @@ class Registry:
 
     Args:
         storage: where ``models/`` lives (local directory or S3).
-        signing_key: HMAC key for signing and verifying; when None, MODEL_SIGNING_KEY
-            from the settings is used if set (so verification cannot be skipped
-            by forgetting to pass it).
+        signing_key: HMAC key for signing and verifying (``Settings.model_signing_key``),
+            or None for unsigned bundles. Required, so that no caller can skip
+            verification by forgetting it: the key comes from the caller's settings.
     """
 
-    def __init__(self, storage: Storage, *, signing_key: SigningKey = None) -> None:
+    def __init__(self, storage: Storage, *, signing_key: SigningKey) -> None:
         self.storage = storage
-        self._key = configured_key(signing_key)
+        self._key = signing_key
 
     # --- versions ---------------------------------------------------------------
 
@@ -124,24 +126,49 @@ class Registry:
         self.storage.write_bytes(layout.metadata_key(version), files.metadata)
         return version
 
-    @property
-    def signing_key(self) -> bytes | None:
-        return self._key
-
-    def load(self, version: str | None = None) -> LoadedModel:
-        """A verified model: the given version, or the champion when None."""
+    def _resolve(self, version: str | None) -> str:
         if version is None:
             version = self.champion()
             if version is None:
                 raise NotFoundError(f"{self.storage.url}: no champion model yet")
         self._require(version)
-        where = f"{self.storage.url}/{layout.version_prefix(version)}"
-        files = BundleFiles(
+        return version
+
+    def _where(self, version: str) -> str:
+        return f"{self.storage.url}/{layout.version_prefix(version)}"
+
+    def files(self, version: str) -> BundleFiles:
+        """The three stored files of a version, as bytes (not verified: see :meth:`verify`)."""
+        self._require(version)
+        return BundleFiles(
             bundle=self.storage.read_bytes(layout.bundle_key(version)),
             metadata=self.storage.read_bytes(layout.metadata_key(version)),
             metrics=self.storage.read_bytes(layout.metrics_key(version)),
         )
-        return load_verified(files, source="registry", signing_key=self._key, where=where)
+
+    def verify(self, version: str) -> BundleFiles:
+        """The version's files once their sha256 (and signature) check out; nothing unpickled.
+
+        Raises:
+            BundleIntegrityError: one line naming the version and what does not match.
+        """
+        files = self.files(version)
+        verify(files, signing_key=self._key, where=self._where(version))
+        return files
+
+    def load(self, version: str | None = None) -> LoadedModel:
+        """A verified model: the given version, or the champion when None."""
+        version = self._resolve(version)
+        return load_verified(self.files(version), source="registry", signing_key=self._key,
+                             where=self._where(version))
+
+    def export(self, version: str | None, directory: str | Path) -> tuple[str, Path]:
+        """Copy a version's files (the champion when None), verified and unchanged, to a directory.
+
+        This is how a user fills serving's ``LOCAL_MODEL_DIR``. Returns the version and the path.
+        """
+        version = self._resolve(version)
+        return version, write_local(directory, self.verify(version))
 
     def write_decision(self, version: str, decision: dict[str, Any]) -> None:
         """The promotion gate's decision, kept beside the version it judged."""
@@ -179,9 +206,16 @@ class Registry:
         self.storage.write_bytes(layout.CHAMPION_KEY, dumps_json(record))  # last, one PUT
         return record
 
+    def _check_target(self, version: str, action: str) -> None:
+        try:
+            self.verify(version)
+        except BundleIntegrityError as exc:
+            raise RegistryError(f"refusing to {action} to {version}: {exc}") from None
+
     def promote(self, version: str, *, reason: str) -> dict[str, Any]:
-        """Make ``version`` the champion (the pointer is written last, in one PUT)."""
+        """Make ``version`` the champion, once its files verify (the pointer is one PUT, last)."""
         self._require(version)
+        self._check_target(version, "promote")
         current = self.champion_record()
         previous: list[str] = []
         if current is not None:
@@ -203,6 +237,7 @@ class Registry:
                 f"champion {current['version']} has no previous champion to roll back to"
             )
         target = stack.pop()
+        self._check_target(target, "roll back")
         return self._set_champion(
             target, previous=stack, action="rollback",
             reason=f"{reason} (from {current['version']})",
@@ -214,27 +249,7 @@ class Registry:
         return [json.loads(self.storage.read_bytes(k)) for k in keys if k.endswith(".json")]
 
 
-def write_local(directory: str | Path, files: BundleFiles) -> Path:
-    """Write a bundle's three files to a directory (serving's LOCAL_MODEL_DIR)."""
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    for name, data in files.as_dict().items():
-        (path / name).write_bytes(data)
-    return path
-
-
-def export_local(registry: Registry, version: str, directory: str | Path) -> Path:
-    """Copy one registered version's files, unchanged, to a local directory."""
-    registry._require(version)  # noqa: SLF001
-    files = BundleFiles(
-        bundle=registry.storage.read_bytes(layout.bundle_key(version)),
-        metadata=registry.storage.read_bytes(layout.metadata_key(version)),
-        metrics=registry.storage.read_bytes(layout.metrics_key(version)),
-    )
-    return write_local(directory, files)
-
-
-def load_local(directory: str | Path, *, signing_key: SigningKey = None) -> LoadedModel:
+def load_local(directory: str | Path, *, signing_key: SigningKey) -> LoadedModel:
     """A bundle from a local directory (same three files, same checks), source="local"."""
     path = Path(directory)
     try:
@@ -247,5 +262,4 @@ def load_local(directory: str | Path, *, signing_key: SigningKey = None) -> Load
         raise NotFoundError(f"{path}: no model bundle ({Path(exc.filename).name} missing)") from None
     except OSError as exc:
         raise RegistryError(f"{path}: cannot read the model bundle ({exc.strerror})") from None
-    return load_verified(files, source="local", signing_key=configured_key(signing_key),
-                         where=str(path))
+    return load_verified(files, source="local", signing_key=signing_key, where=str(path))

@@ -1,4 +1,4 @@
-"""The ``collect`` and ``sandbox`` commands of ``tmdb-mlops``.
+"""The ``collect`` and ``sandbox`` commands of ``tmdb-mlops`` (entry points in pyproject.toml).
 
 Thin wrappers: settings come from the environment, the work is done by
 ``collect.run_collect`` and ``sandbox.server.create_app``. Heavy imports stay
@@ -16,14 +16,13 @@ from pathlib import Path
 import typer
 
 from tmdb_mlops.errors import ConfigError, PlatformError
+from tmdb_mlops.layout import ALL_SPLITS, SPLITS
 
 log = logging.getLogger(__name__)
 
 
-class SplitChoice(enum.StrEnum):
-    train = "train"
-    inference = "inference"
-    all = "all"
+#: ``--split``: one of the storage layout's splits, or all of them.
+SplitChoice = enum.StrEnum("SplitChoice", {name: name for name in (*SPLITS, ALL_SPLITS)})
 
 
 def _logical_date(value: str) -> date:
@@ -38,7 +37,7 @@ def collect(
         ..., "--logical-date", help="The run's logical date D (YYYY-MM-DD), never the wall clock."
     ),
     split: SplitChoice = typer.Option(
-        SplitChoice.all, "--split", help="train, inference, or all (both)."
+        SplitChoice(ALL_SPLITS), "--split", help="train, inference, or all (both)."
     ),
 ) -> None:
     """Collect one logical date from TMDB into the store (settings from the environment)."""
@@ -46,7 +45,7 @@ def collect(
     from tmdb_mlops.logs import configure_logging
 
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     dt = _logical_date(logical_date)
     try:
         from tmdb_collect.collect import run_collect
@@ -118,9 +117,3 @@ def sandbox(
     app = create_app(catalogue, faults=faults, api_key=api_key or None)
     log.info("TMDB sandbox: %d films on http://%s:%d/3", len(catalogue), host, port)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``collect`` and ``sandbox`` to the ``tmdb-mlops`` app."""
-    app.command(name="collect")(collect)
-    app.command(name="sandbox")(sandbox)

@@ -40,7 +40,7 @@ from tmdb_mlops.storage import Storage, storage_from_settings
 
 log = logging.getLogger(__name__)
 
-SPLIT_CHOICES = ("train", "inference", "all")
+SPLIT_CHOICES = (*layout.SPLITS, layout.ALL_SPLITS)
 
 
 class CollectError(PlatformError):
@@ -215,7 +215,7 @@ def run_collect(
     client = client or TMDBClient.from_settings(settings)
     try:
         genres, genres_raw = fetch_genres(client)
-        splits = ["train", "inference"] if split == "all" else [split]
+        splits = list(layout.SPLITS) if split == layout.ALL_SPLITS else [split]
         collected = [
             collect_split(
                 client, split=s, dt=logical_date, settings=settings,

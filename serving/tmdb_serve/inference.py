@@ -12,14 +12,10 @@ import math
 import numpy as np
 
 from tmdb_mlops.errors import PlatformError
+from tmdb_mlops.inputs import MovieFeatures, to_record
 from tmdb_serve.metrics import ServiceMetrics
 from tmdb_serve.model_store import ServableModel
-from tmdb_serve.schemas import (
-    BatchResponse,
-    MovieFeatures,
-    PredictResponse,
-    to_record,
-)
+from tmdb_serve.schemas import BatchResponse, PredictResponse
 
 RATING_MIN = 0.0
 RATING_MAX = 10.0

@@ -2,7 +2,7 @@
 
 ``create_app`` builds everything from one ``Settings`` object; the lifespan
 loads the champion (or the local fallback) and starts the poller, and stops it
-on shutdown. Tests pass their own settings, or a fake registry in unit tests.
+on shutdown. Tests pass their own settings and a real registry on a temporary store.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tmdb_mlops import __version__
+from tmdb_mlops.bundle import LoadedModel
 from tmdb_mlops.config import Settings, get_settings
+from tmdb_mlops.registry import Registry, load_local
 from tmdb_mlops.storage import Storage, storage_from_settings
 from tmdb_serve.metrics import MetricsMiddleware, ServiceMetrics
 from tmdb_serve.middleware import BodySizeLimitMiddleware
-from tmdb_serve.model_store import ModelStore, RegistryLike, ServableModel
+from tmdb_serve.model_store import ModelStore
 from tmdb_serve.results import ResultsService
 from tmdb_serve.routers import admin, model, pages, predict
 
@@ -40,31 +42,12 @@ def max_body_bytes(settings: Settings) -> int:
     return BODY_SLACK + settings.max_batch_size * BYTES_PER_ITEM
 
 
-def _signing_key(settings: Settings) -> str | None:
-    key = settings.model_signing_key
-    return key.get_secret_value() if key is not None else None
-
-
-def build_registry(settings: Settings, storage: Storage) -> RegistryLike:
-    """The trainer's registry on the configured store (checks sha256 and the HMAC on load)."""
-    from tmdb_mlops.registry import Registry
-
-    return Registry(storage, signing_key=_signing_key(settings))
-
-
-def build_local_loader(settings: Settings) -> Callable[[], ServableModel] | None:
+def build_local_loader(settings: Settings) -> Callable[[], LoadedModel] | None:
     """``load_local(LOCAL_MODEL_DIR)`` (same checks as the registry), or None when unset."""
     if not settings.local_model_dir:
         return None
-    directory = settings.local_model_dir
-    key = _signing_key(settings)
-
-    def load() -> ServableModel:
-        from tmdb_mlops.registry import load_local
-
-        return load_local(directory, signing_key=key)
-
-    return load
+    directory, key = settings.local_model_dir, settings.model_signing_key
+    return lambda: load_local(directory, signing_key=key)
 
 
 def freeze_startup_objects() -> None:
@@ -110,29 +93,26 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(
     settings: Settings | None = None,
     *,
-    registry: RegistryLike | None = None,
     storage: Storage | None = None,
-    local_loader: Callable[[], ServableModel] | None = None,
     freeze_gc: bool = False,
 ) -> FastAPI:
     """Build the service.
 
     Args:
-        settings: defaults to the process settings (environment and ``.env``).
-        registry: injected by unit tests; otherwise the trainer's ``Registry``.
-        storage: the store of the registry and the inference partitions.
-        local_loader: injected by unit tests; otherwise ``load_local(LOCAL_MODEL_DIR)``.
+        settings: defaults to the process settings (environment and ``.env``); the
+            registry, the signing key and the local fallback all come from them.
+        storage: the store of the registry and the inference partitions (default:
+            ``STORAGE_URL``); tests pass one to share it with their own writes.
         freeze_gc: ``freeze_startup_objects`` once the first model is loaded (the server).
     """
     settings = settings or get_settings()
     metrics = ServiceMetrics()
     if storage is None:
         storage = storage_from_settings(settings)
-    if registry is None:
-        registry = build_registry(settings, storage)
+    registry = Registry(storage, signing_key=settings.model_signing_key)
     store = ModelStore(
         registry=registry,
-        local_loader=local_loader or build_local_loader(settings),
+        local_loader=build_local_loader(settings),
         metrics=metrics,
         poll_seconds=settings.model_poll_seconds,
     )
@@ -198,5 +178,5 @@ def app_factory() -> Any:
     from tmdb_mlops.logs import configure_logging
 
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     return create_app(settings, freeze_gc=True)

@@ -14,39 +14,70 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from tmdb_mlops.bundle import LoadedModel
 from tmdb_mlops.errors import PlatformError, StorageError
+from tmdb_mlops.inputs import EXAMPLES, MovieFeatures, to_record
+from tmdb_mlops.registry import Registry
 from tmdb_mlops.schema import PRE_RELEASE_COLUMNS
+from tmdb_serve.fast_predict import FastPredictor
 from tmdb_serve.metrics import ServiceMetrics
-from tmdb_serve.schemas import EXAMPLES, MovieFeatures, ReloadResult, to_record
+from tmdb_serve.schemas import ReloadResult
 
 log = logging.getLogger(__name__)
 
 
-class ServableModel(Protocol):
-    """What the service needs from ``tmdb_mlops.bundle.LoadedModel``."""
+@dataclass(frozen=True)
+class ServableModel:
+    """A verified model from the registry (or the local bundle) and its fast predictor."""
 
-    version: str
-    source: str
-    metadata: dict[str, Any]
-    metrics: dict[str, Any]
-    input_schema: Any
+    loaded: LoadedModel
+    fast: FastPredictor = field(repr=False, compare=False)
 
-    def predict_record(self, record: dict[str, Any]) -> float: ...
+    @classmethod
+    def of(cls, loaded: LoadedModel) -> ServableModel:
+        return cls(loaded=loaded, fast=FastPredictor(loaded.pipeline))
 
-    def predict_records(self, records: list[dict[str, Any]]) -> np.ndarray: ...
+    @property
+    def version(self) -> str:
+        return self.loaded.version
 
-    def predict_frame(self, frame: Any) -> np.ndarray: ...
+    @property
+    def source(self) -> str:
+        return self.loaded.source
 
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.loaded.metadata
 
-class RegistryLike(Protocol):
-    def champion(self) -> str | None: ...
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.loaded.metrics
 
-    def load(self, version: str | None = None) -> ServableModel: ...
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        return self.loaded.input_schema
+
+    @property
+    def pipeline(self) -> Any:
+        return self.loaded.pipeline
+
+    def predict_record(self, record: Mapping[str, Any]) -> float:
+        """One record's prediction as a float (the /predict path: no pandas, no numpy)."""
+        return self.fast.predict_record(record)
+
+    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Predictions for raw records (the processed CSV's columns, lists as "A|B" or lists)."""
+        return self.fast.predict_records(records)
+
+    def predict_frame(self, frame: Any) -> np.ndarray:
+        """Predictions for a DataFrame of processed rows (extra columns are ignored)."""
+        return self.loaded.predict_frame(frame)
 
 
 class VerificationError(PlatformError):
@@ -56,23 +87,9 @@ class VerificationError(PlatformError):
 SMOKE_RECORDS = [to_record(MovieFeatures.model_validate(example)) for example in EXAMPLES]
 
 
-def schema_columns(input_schema: Any) -> set[str]:
-    """Column names named by a bundle's input schema, whatever its container shape."""
-    if isinstance(input_schema, dict):
-        for key in ("columns", "fields", "properties"):
-            if key in input_schema:
-                return schema_columns(input_schema[key])
-        return {str(name) for name in input_schema}
-    if isinstance(input_schema, list | tuple):
-        return {
-            str(item.get("name")) if isinstance(item, dict) else str(item) for item in input_schema
-        }
-    return set()
-
-
 def verify(model: ServableModel) -> None:
     """Refuse a model whose inputs the service cannot build or whose outputs are not finite."""
-    columns = schema_columns(getattr(model, "input_schema", None))
+    columns = set(model.input_schema.get("columns", {}))
     unknown = columns - set(PRE_RELEASE_COLUMNS)
     if unknown:
         raise VerificationError(
@@ -96,8 +113,8 @@ class ModelStore:
     def __init__(
         self,
         *,
-        registry: RegistryLike | None,
-        local_loader: Callable[[], ServableModel] | None,
+        registry: Registry | None,
+        local_loader: Callable[[], LoadedModel] | None,
         metrics: ServiceMetrics,
         poll_seconds: float,
     ) -> None:
@@ -144,7 +161,7 @@ class ModelStore:
     def _load_local(self, *, reason: str) -> None:
         assert self._local_loader is not None
         try:
-            model = self._local_loader()
+            model = ServableModel.of(self._local_loader())
             verify(model)
         except Exception as exc:  # noqa: BLE001 - logged; the process stays up without a model
             self._metrics.reloads.labels(outcome="refused").inc()
@@ -199,7 +216,7 @@ class ModelStore:
         if champion == self._refused and not force:
             return self._result("unchanged", f"{champion} was refused before")
         try:
-            candidate = self._registry.load(champion)
+            candidate = ServableModel.of(self._registry.load(champion))
         except StorageError as exc:
             self._metrics.reloads.labels(outcome="error").inc()
             log.warning("cannot load champion %s: %s", champion, exc)

@@ -105,21 +105,11 @@ def metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def feature_importance(model: ServableModel) -> list[tuple[str, float]]:
-    """Gain importance of the served pipeline, computed by the trainer's own function."""
-    for source in (model.metadata or {}, model.metrics or {}):
-        value = source.get("feature_importance")
-        if isinstance(value, dict):
-            return [(str(k), float(v)) for k, v in value.items()]
-    pipeline = getattr(model, "pipeline", None)
-    if pipeline is None:
+    """Gain importance of the served model, as the trainer recorded it in metrics.json."""
+    value = (model.metrics or {}).get("feature_importance")
+    if not isinstance(value, dict):
         return []
-    try:
-        from tmdb_train.train import feature_importance as gain_importance
-
-        return list(gain_importance(pipeline).items())
-    except Exception as exc:  # noqa: BLE001 - decoration only; the page still renders
-        log.warning("feature importance unavailable for %s: %s", model.version, exc)
-        return []
+    return [(str(k), float(v)) for k, v in value.items()]
 
 
 def _rmse_of(metrics: dict[str, Any], *names: str) -> float | None:
@@ -222,18 +212,25 @@ class ResultsService:
         categories: list[str] = []
         series: dict[str, list[float | None]] = {"model RMSE": [], "mean baseline RMSE": []}
         try:
-            entries = list(self._registry.list_versions()) if self._registry is not None else []
+            versions = self._registry.list_versions() if self._registry is not None else []
         except Exception as exc:  # noqa: BLE001 - the chart is decoration; the page still renders
             log.warning("cannot list model versions: %s", exc)
-            entries = []
-        for entry in entries[-12:]:
-            version, metrics = _version_entry(entry, self._registry)
+            versions = []
+        for version in versions[-12:]:
+            metrics = self._metrics_of(version)
             categories.append(version)
             series["model RMSE"].append(_rmse_of(metrics, "model"))
             series["mean baseline RMSE"].append(_rmse_of(metrics, "baselines / global_mean"))
         chart = charts.grouped_bars(categories, series, title="Holdout RMSE by model version")
         self._versions = (time.monotonic(), chart)
         return chart
+
+    def _metrics_of(self, version: str) -> dict[str, Any]:
+        try:
+            return dict(self._registry.metrics(version))
+        except Exception as exc:  # noqa: BLE001 - one unreadable version must not hide the others
+            log.warning("cannot read metrics of %s: %s", version, exc)
+            return {}
 
     # -- page ---------------------------------------------------------------
     def page(
@@ -291,15 +288,3 @@ class ResultsService:
             message=message,
             query=query,
         )
-
-
-def _version_entry(entry: Any, registry: Any) -> tuple[str, dict[str, Any]]:
-    """(version, metrics) from what ``Registry.list_versions`` yields (ids, or dicts in fakes)."""
-    if isinstance(entry, dict):
-        return str(entry.get("version")), dict(entry.get("metrics") or {})
-    version = str(entry)
-    try:
-        return version, dict(registry.metrics(version))
-    except Exception as exc:  # noqa: BLE001 - one unreadable version must not hide the others
-        log.warning("cannot read metrics of %s: %s", version, exc)
-        return version, {}

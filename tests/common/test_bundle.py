@@ -9,11 +9,11 @@ import pytest
 
 from tests.train.synthetic import synthetic_movies
 from tmdb_mlops import bundle as bundle_module
-from tmdb_mlops.bundle import BundleFiles, BundleIntegrityError, build_bundle, load_verified
-from tmdb_mlops.features import build_pipeline
+from tmdb_mlops.bundle import BundleFiles, BundleIntegrityError, build_bundle, load_verified, write_local
 from tmdb_mlops.partitions import dumps_json
-from tmdb_mlops.registry import load_local, write_local
+from tmdb_mlops.registry import load_local
 from tmdb_mlops.schema import TARGET
+from tmdb_train.pipeline import build_pipeline
 
 pytestmark = pytest.mark.unit
 

@@ -10,7 +10,6 @@ from tests.train.synthetic import synthetic_movies
 from tmdb_mlops import layout
 from tmdb_mlops.bundle import BundleIntegrityError
 from tmdb_mlops.errors import NotFoundError
-from tmdb_mlops.features import build_pipeline
 from tmdb_mlops.registry import (
     Registry,
     RegistryError,
@@ -21,6 +20,7 @@ from tmdb_mlops.registry import (
 )
 from tmdb_mlops.schema import TARGET
 from tmdb_mlops.storage import open_storage
+from tmdb_train.pipeline import build_pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import require
-from tmdb_mlops.orchestration import SECRET_ENV
+from tmdb_dags import SECRET_ENV
 
 pytestmark = pytest.mark.unit
 

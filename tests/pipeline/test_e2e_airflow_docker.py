@@ -338,7 +338,7 @@ def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
 
         card = httpx.get(f"{serving}/model").json()
         assert card["version"] == champion["version"]
-        from tmdb_serve.schemas import EXAMPLES
+        from tmdb_mlops.inputs import EXAMPLES
 
         prediction = httpx.post(f"{serving}/predict", json=EXAMPLES[0], timeout=30)
         assert prediction.status_code == 200, prediction.text

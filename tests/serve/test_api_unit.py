@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from tests.serve.fakes import FakeModel, FakeRegistry
 from tmdb_mlops.config import load_settings
+from tmdb_mlops.inputs import EXAMPLES, MovieFeatures, to_record
 from tmdb_mlops.schema import PRE_RELEASE_COLUMNS
 from tmdb_mlops.storage import open_storage
-from tmdb_serve.schemas import EXAMPLES, MovieFeatures, to_record
 
 pytestmark = pytest.mark.unit
 

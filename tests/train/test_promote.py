@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from tests.train.conftest import AS_OF, settings_for
-from tmdb_mlops.features import build_pipeline
 from tmdb_mlops.registry import Registry
 from tmdb_mlops.schema import TARGET
+from tmdb_train.pipeline import build_pipeline
 from tmdb_train.promote import decide
 from tmdb_train.run import train
 

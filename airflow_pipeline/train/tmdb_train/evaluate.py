@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 from sklearn.pipeline import Pipeline
 
-from tmdb_mlops.features import split_list
+from tmdb_mlops.cells import split_list
 from tmdb_mlops.schema import TARGET
 from tmdb_train.split import date_range
 

@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from tmdb_mlops.config import Settings
-from tmdb_mlops.features import INPUT_COLUMNS, INPUT_RANGES, featurizer_of
+from tmdb_mlops.features import featurizer_of
+from tmdb_mlops.inputs import input_columns_schema
 from tmdb_mlops.registry import Registry
 from tmdb_mlops.schema import LIST_SEPARATOR
 from tmdb_mlops.storage import Storage, storage_from_settings
@@ -49,10 +50,10 @@ class TrainReport:
 
 
 def input_schema(pipeline: Any) -> dict[str, Any]:
-    """The raw inputs the pipeline reads, with types, ranges and the values it knows."""
+    """The raw inputs the pipeline reads (the contract's JSON schema) and the values it knows."""
     featurizer = featurizer_of(pipeline)
     return {
-        "columns": {name: INPUT_RANGES[name] for name in INPUT_COLUMNS},
+        "columns": input_columns_schema(),
         "list_separator": LIST_SEPARATOR,
         "known_values": {
             "genres": list(featurizer.genres_),
@@ -101,6 +102,7 @@ def train(
         as_of=as_of.isoformat(),
         partitions=data.partitions,
         training_params=params,
+        revision=settings.git_revision,
     )
     decision = gate(registry, version=version, holdout=holdout, metrics=metrics,
                     tolerance=settings.promotion_tolerance)

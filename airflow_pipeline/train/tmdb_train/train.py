@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from tmdb_mlops.features import DEFAULT_LGBM_PARAMS, assert_pre_release, build_pipeline
+from tmdb_mlops.leakage import assert_pre_release
 from tmdb_mlops.schema import TARGET
+from tmdb_train.pipeline import DEFAULT_LGBM_PARAMS, build_pipeline
 from tmdb_train.split import temporal_split
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tmdb_collect.sandbox.dataset import TMDB_GENRES
+from tmdb_mlops.genres import TMDB_GENRES
 
 PAGE_SIZE = 20
 NO_DATE = -1  # ordinal used for films without a release date

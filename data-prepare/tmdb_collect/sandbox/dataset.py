@@ -23,31 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from tmdb_mlops.errors import ConfigError
+from tmdb_mlops.genres import TMDB_GENRES
 
 log = logging.getLogger(__name__)
 
-# TMDB's 19 movie genres, as GET /3/genre/movie/list returns them.
-TMDB_GENRES: dict[int, str] = {
-    28: "Action",
-    12: "Adventure",
-    16: "Animation",
-    35: "Comedy",
-    80: "Crime",
-    99: "Documentary",
-    18: "Drama",
-    10751: "Family",
-    14: "Fantasy",
-    36: "History",
-    27: "Horror",
-    10402: "Music",
-    9648: "Mystery",
-    10749: "Romance",
-    878: "Science Fiction",
-    10770: "TV Movie",
-    53: "Thriller",
-    10752: "War",
-    37: "Western",
-}
 _GENRE_IDS = {name: gid for gid, name in TMDB_GENRES.items()}
 # OMDb genre names that differ from TMDB's. TMDB has no Biography or Sport genre:
 # biographies are filed under History there, sport films under their other genres.

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from tmdb_mlops.inputs import EXAMPLES, Genre
 from tmdb_serve.deps import ResultsDep, StoreDep
 from tmdb_serve.results import SortKey
-from tmdb_serve.schemas import EXAMPLES, Genre
 
 router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")

@@ -17,17 +17,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
+from tmdb_mlops.inputs import EXAMPLES, MovieFeatures
 from tmdb_serve import inference
 from tmdb_serve.deps import current_predictor
 from tmdb_serve.routing import RequestRoute, reads_body
-from tmdb_serve.schemas import (
-    EXAMPLES,
-    BatchRequest,
-    BatchResponse,
-    ErrorResponse,
-    MovieFeatures,
-    PredictResponse,
-)
+from tmdb_serve.schemas import BatchRequest, BatchResponse, ErrorResponse, PredictResponse
 
 router = APIRouter(prefix="/predict", tags=["predict"], route_class=RequestRoute)
 

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from tmdb_collect.sandbox.dataset import (
-    TMDB_GENRES,
     country,
     genres_of,
     language_code,
@@ -15,6 +14,7 @@ from tmdb_collect.sandbox.dataset import (
     load_jsonl_movies,
 )
 from tmdb_mlops.errors import ConfigError
+from tmdb_mlops.genres import TMDB_GENRES
 
 pytestmark = pytest.mark.unit
 

@@ -1,10 +1,11 @@
 """What the project's DAGs share: images, Docker settings, container environment.
 
-Imported only by the DAG files (it needs Airflow). It lives in the installed
-package rather than beside the DAGs so that every DagBag can import it, with or
-without the DAGs folder on ``sys.path``, and so that the list of settings
-forwarded to the containers comes from :class:`~tmdb_mlops.config.Settings`
-itself instead of a copy.
+Imported only by the DAG files (it needs Airflow), and installed as its own
+small distribution (``airflow_pipeline/dag_helpers``) into the Airflow image and
+nowhere else, so that every DagBag can import it, with or without the DAGs
+folder on ``sys.path``. The list of settings forwarded to the containers comes
+from :class:`~tmdb_mlops.config.Settings` itself (``plain_names``,
+``secret_names``) instead of a copy.
 
 Everything is read from the environment when a DAG file is parsed. The
 dag-processor, the scheduler and the task runner all parse the files with the
@@ -40,23 +41,13 @@ RUN_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 
 
 
-def _secret_field(annotation: object) -> bool:
-    return "SecretStr" in repr(annotation)
-
-
 #: Settings the stage containers receive as plain environment (visible in the
 #: UI): every non-secret field of :class:`~tmdb_mlops.config.Settings`.
-PLAIN_ENV: tuple[str, ...] = tuple(
-    name.upper() for name, field in Settings.model_fields.items() if not _secret_field(field.annotation)
-)
+PLAIN_ENV: tuple[str, ...] = Settings.plain_names()
 
 #: Secrets the stages need, passed through ``private_environment`` only. The
 #: serving admin token stays out: no stage container needs it.
-SECRET_ENV: tuple[str, ...] = tuple(
-    name.upper()
-    for name, field in Settings.model_fields.items()
-    if _secret_field(field.annotation) and name != "admin_token"
-)
+SECRET_ENV: tuple[str, ...] = tuple(name for name in Settings.secret_names() if name != "ADMIN_TOKEN")
 
 
 def _env(name: str, default: str) -> str:

@@ -1,0 +1,160 @@
+"""Serving's single-row predictor: ``pipeline.predict`` for a few dicts, without pandas.
+
+A one-row DataFrame transform costs milliseconds; the featurizer's
+``encode_record`` and LightGBM's single-row C entry point cost tens of
+microseconds. :class:`FastPredictor` reuses the pipeline's own fitted objects,
+so there is no second copy of any feature rule, and a test checks that it gives
+the same numbers as ``pipeline.predict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from tmdb_mlops.features import featurizer_of
+
+
+class _RowSlot:
+    """One thread's prepared call: its FastConfig and the buffers it reads and writes.
+
+    Everything the C call needs is built once here, so scoring a row is one
+    ``struct.pack_into`` into the row buffer and one foreign call with ready
+    ctypes arguments (no numpy arrays, ``byref`` or pointer casts per row).
+    """
+
+    __slots__ = ("config", "row", "row_array", "row_ptr", "out", "out_ptr", "out_len",
+                 "out_len_ref")
+
+    def __init__(self, config: Any, n_features: int) -> None:
+        import ctypes
+
+        self.config = config
+        self.row = bytearray(8 * n_features)
+        self.row_array = (ctypes.c_double * n_features).from_buffer(self.row)
+        self.row_ptr = ctypes.cast(self.row_array, ctypes.c_void_p)
+        self.out = (ctypes.c_double * 1)()
+        self.out_ptr = ctypes.cast(self.out, ctypes.POINTER(ctypes.c_double))
+        self.out_len = ctypes.c_int64(0)
+        self.out_len_ref = ctypes.byref(self.out_len)
+
+
+class _SingleRowBooster:
+    """LightGBM's single-row C entry point (``PredictForMatSingleRowFast``).
+
+    ``Booster.predict`` spends ~80 microseconds in Python set-up per call; the
+    C API's "fast" variant is prepared once (per thread: its buffers are not
+    shared safely, and ctypes releases the GIL) and then scores one row in a few
+    microseconds, with the same trees and the same summation as the batch call.
+    """
+
+    def __init__(self, booster: Any, n_features: int) -> None:
+        import contextlib
+        import ctypes
+        import struct
+        import threading
+
+        from lightgbm.basic import _LIB, _safe_call
+
+        self._suppress = contextlib.suppress
+
+        self._ctypes, self._lib, self._safe_call = ctypes, _LIB, _safe_call
+        # Our own function object (``_LIB[name]`` is a fresh one), so setting argtypes
+        # speeds up our calls without touching the one lightgbm itself uses.
+        self._predict = _LIB["LGBM_BoosterPredictForMatSingleRowFast"]
+        self._predict.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                  ctypes.POINTER(ctypes.c_double)]
+        self._predict.restype = ctypes.c_int
+        self._free = _LIB.LGBM_FastConfigFree
+        self._pack = struct.Struct(f"={n_features}d").pack_into
+        self._booster = booster  # keeps the handle alive as long as the configs
+        self._n_features = n_features
+        self._iterations = booster.best_iteration if booster.best_iteration > 0 else -1
+        self._local = threading.local()
+        self._configs: list[Any] = []
+        self._slot()  # fail now (old library, bad handle) rather than on the first request
+
+    def _slot(self) -> _RowSlot:
+        slot = getattr(self._local, "slot", None)
+        if slot is None:
+            ctypes = self._ctypes
+            config = ctypes.c_void_p()
+            self._safe_call(self._lib.LGBM_BoosterPredictForMatSingleRowFastInit(
+                self._booster._handle,  # noqa: SLF001 - the C API needs the raw handle
+                ctypes.c_int(0),  # C_API_PREDICT_NORMAL
+                ctypes.c_int(0),  # start iteration
+                ctypes.c_int(self._iterations),
+                ctypes.c_int(1),  # C_API_DTYPE_FLOAT64
+                ctypes.c_int32(self._n_features),
+                ctypes.c_char_p(b"num_threads=1"),
+                ctypes.byref(config),
+            ))
+            self._configs.append(config)
+            slot = self._local.slot = _RowSlot(config, self._n_features)
+        return slot
+
+    def predict_one(self, row: Sequence[float]) -> float:
+        """The raw score of one encoded row (a sequence of ``n_features`` floats)."""
+        slot = self._slot()
+        self._pack(slot.row, 0, *row)
+        status = self._predict(slot.config, slot.row_ptr, slot.out_len_ref, slot.out_ptr)
+        if status:
+            self._safe_call(status)  # raises LightGBMError with the library's message
+        return slot.out[0]
+
+    def __del__(self) -> None:
+        # Everything __del__ needs was bound in __init__: importing here fails at
+        # interpreter shutdown (it printed "ImportError: sys.meta_path is None").
+        suppress = getattr(self, "_suppress", None)
+        if suppress is None:
+            return
+        for config in self._configs:
+            with suppress(Exception):
+                self._free(config)
+
+
+class FastPredictor:
+    """pipeline.predict for a few dicts, without pandas.
+
+    Built from a fitted pipeline, it reuses the pipeline's own fitted objects
+    (the featurizer's ``encode_record`` and the LightGBM booster), so there is
+    no second copy of any feature rule: it only skips the DataFrame round trip
+    and sklearn's input validation. One row goes through LightGBM's single-row
+    C entry point; several rows through one ``Booster.predict`` call.
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        featurizer = featurizer_of(pipeline)
+        self._encode = featurizer.encode_record
+        self._middle = [step for _, step in pipeline.steps[1:-1]]
+        final = pipeline.steps[-1][1]
+        booster = getattr(final, "booster_", None)
+        self._booster = booster if booster is not None and not self._middle else None
+        self._final = final
+        self._single: _SingleRowBooster | None = None
+        if self._booster is not None:
+            try:
+                self._single = _SingleRowBooster(self._booster, featurizer.n_features_out_)
+            except Exception:  # noqa: BLE001 - the batch call below is always correct
+                self._single = None
+
+    def predict_record(self, record: Mapping[str, Any]) -> float:
+        """One record's prediction as a plain float (the /predict path: no numpy)."""
+        if self._single is not None:
+            return self._single.predict_one(self._encode(record))
+        return float(self.predict_records([record])[0])
+
+    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        if not records:
+            return np.empty(0, dtype=np.float64)
+        if len(records) == 1 and self._single is not None:
+            return np.array([self.predict_record(records[0])])
+        X = np.array([self._encode(record) for record in records], dtype=np.float64)
+        if self._booster is not None:
+            # One thread: OpenMP start-up dominates a small batch (measured ~10x).
+            return self._booster.predict(X, num_threads=1)
+        for step in self._middle:
+            X = step.transform(X)
+        return np.asarray(self._final.predict(X), dtype=np.float64)

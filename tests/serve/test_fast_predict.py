@@ -1,0 +1,100 @@
+"""Serving's single-row predictor gives exactly what ``pipeline.predict`` gives."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.train.synthetic import synthetic_movies
+from tmdb_mlops.schema import TARGET
+from tmdb_serve.fast_predict import FastPredictor
+from tmdb_train.pipeline import build_pipeline
+from tmdb_train.split import temporal_split
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def movies() -> pd.DataFrame:
+    return synthetic_movies(700, seed=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(movies: pd.DataFrame):
+    train, holdout = temporal_split(movies, fraction=0.2)
+    pipeline = build_pipeline(seed=7, params={"n_estimators": 80})
+    pipeline.fit(train, train[TARGET].to_numpy())
+    return pipeline, train, holdout
+
+
+def test_encode_record_accepts_lists_and_joined_strings_and_missing_values(fitted) -> None:
+    pipeline, train, _ = fitted
+    featurizer = pipeline.steps[0][1]
+    record = train.iloc[3].to_dict()
+    as_lists = {**record, **{k: str(record[k]).split("|") for k in ("genres", "cast")}}
+    assert featurizer.encode_record(as_lists) == featurizer.encode_record(record)
+    sparse = {"title": "Untitled", "release_date": "2020-05-01"}
+    values = featurizer.encode_record(sparse)
+    assert len(values) == len(featurizer.get_feature_names_out())
+    assert np.isfinite(FastPredictor(pipeline).predict_records([sparse])).all()
+
+
+def test_fast_predictor_equals_pipeline_predict_on_the_holdout(fitted) -> None:
+    pipeline, _, holdout = fitted
+    fast = FastPredictor(pipeline)
+    expected = pipeline.predict(holdout)
+    records = holdout.to_dict("records")
+    np.testing.assert_array_equal(fast.predict_records(records), expected)
+    one_by_one = np.array([fast.predict_records([r])[0] for r in records])
+    np.testing.assert_array_equal(one_by_one, expected)
+    as_floats = [fast.predict_record(r) for r in records]
+    assert all(type(value) is float for value in as_floats)
+    np.testing.assert_array_equal(np.array(as_floats), expected)
+
+
+def test_single_row_path_is_thread_safe(fitted) -> None:
+    """Serving calls the single-row path from many threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pipeline, _, holdout = fitted
+    fast = FastPredictor(pipeline)
+    records = holdout.to_dict("records") * 5
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(fast.predict_record, records))
+    np.testing.assert_array_equal(np.array(got), np.tile(pipeline.predict(holdout), 5))
+
+
+def test_fast_predictor_equals_ridge_pipeline(movies: pd.DataFrame) -> None:
+    pipeline = build_pipeline("ridge").fit(movies, movies[TARGET])
+    np.testing.assert_allclose(
+        FastPredictor(pipeline).predict_records(movies.to_dict("records")),
+        pipeline.predict(movies), rtol=0, atol=1e-12,
+    )
+    first = movies.head(1)
+    single = FastPredictor(pipeline).predict_record(first.to_dict("records")[0])
+    assert single == pytest.approx(pipeline.predict(first)[0], abs=1e-12)
+
+
+def test_pickled_pipeline_predicts_the_same(fitted) -> None:
+    pipeline, _, holdout = fitted
+    clone = pickle.loads(pickle.dumps(pipeline))
+    np.testing.assert_array_equal(clone.predict(holdout), pipeline.predict(holdout))
+    np.testing.assert_array_equal(
+        FastPredictor(clone).predict_records(holdout.to_dict("records")), pipeline.predict(holdout)
+    )
+
+
+def test_director_signal_moves_predictions_the_learned_way(fitted) -> None:
+    """Behaviour: the same film credited to a higher-rated director is predicted higher."""
+    pipeline, train, _ = fitted
+    means = train.groupby("director")[TARGET].agg(["mean", "count"])
+    means = means[means["count"] >= 5].sort_values("mean")
+    worst, best = means.index[0], means.index[-1]
+    film = {"title": "Probe", "release_date": "2014-01-01", "genres": "Drama", "runtime": 100}
+    low, high = FastPredictor(pipeline).predict_records(
+        [{**film, "director": worst}, {**film, "director": best}]
+    )
+    assert high > low
