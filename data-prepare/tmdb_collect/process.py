@@ -5,9 +5,10 @@ contract with the trainer and the server); this module only fills them:
 genre ids become names through TMDB's genre list, the director is the first
 crew member whose job is "Director", the cast is the five top-billed names,
 TMDB's 0 for an unknown budget, runtime or revenue becomes empty, adult titles
-and duplicate ids are dropped, and rows that break the schema's checks
-(pandera) are rejected with a reason. The CSV is written with fixed float
-formatting and rows sorted by id, so the same source gives the same bytes.
+and duplicate ids are dropped, and rows that break the checks of the shared
+pandera schema (``tmdb_mlops.validation``) are rejected with a reason. The CSV
+is written with fixed float formatting and rows sorted by id, so the same
+source gives the same bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pandera.pandas as pa
 from tmdb_collect.windows import Window
 from tmdb_mlops.errors import PlatformError
 from tmdb_mlops.schema import LIST_SEPARATOR, columns_for
+from tmdb_mlops.validation import empty_to_missing, processed_schema
 
 TOP_CAST = 5
 
@@ -55,39 +57,6 @@ class Processed:
             "by_reason": dict(sorted(reasons.items())),
             "rows": sorted(self.rejected, key=lambda r: (r["id"], r["reason"]))[:limit],
         }
-
-
-# Checks on top of the dtypes of tmdb_mlops.schema: the ranges TMDB documents.
-_CHECKS: dict[str, list[pa.Check]] = {
-    "id": [pa.Check.gt(0)],
-    "title": [pa.Check.str_length(min_value=1)],
-    "release_date": [pa.Check.str_matches(r"^\d{4}-\d{2}-\d{2}$")],
-    "runtime": [pa.Check.gt(0)],
-    "budget": [pa.Check.gt(0)],
-    "vote_average": [pa.Check.in_range(0, 10)],
-    "vote_count": [pa.Check.ge(0)],
-    "popularity": [pa.Check.ge(0)],
-    "revenue": [pa.Check.gt(0)],
-}
-_REQUIRED = {"id", "title", "release_date", "vote_average", "vote_count", "popularity"}
-
-
-def schema_for(split: str) -> pa.DataFrameSchema:
-    """The pandera schema of a split's processed rows, built from the shared contract."""
-    return pa.DataFrameSchema(
-        {
-            name: pa.Column(
-                dtype,
-                checks=_CHECKS.get(name, []),
-                nullable=name not in _REQUIRED,
-                unique=name == "id",
-            )
-            for name, dtype in columns_for(split).items()
-        },
-        strict=True,
-        ordered=True,
-        coerce=False,
-    )
 
 
 def _text(value: Any) -> str:
@@ -176,6 +145,7 @@ def _row_problem(
 
 
 def _frame(rows: list[dict[str, Any]], split: str) -> pd.DataFrame:
+    """Rows as the split's typed frame; empty text is missing, as the CSV reads back."""
     columns = columns_for(split)
     frame = pd.DataFrame(rows, columns=list(columns))
     for name, dtype in columns.items():
@@ -187,7 +157,7 @@ def _frame(rows: list[dict[str, Any]], split: str) -> pd.DataFrame:
                 frame[name] = frame[name].astype("int64")
             elif dtype == "float64":
                 frame[name] = frame[name].astype("float64")
-    return frame
+    return empty_to_missing(frame)
 
 
 def process(
@@ -232,7 +202,7 @@ def process(
             build_row(movie, details=(details or {}).get(movie_id), genres=genres, split=split)
         )
     frame = _frame(rows, split)
-    schema = schema_for(split)
+    schema = processed_schema(split)
     try:
         valid = schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:

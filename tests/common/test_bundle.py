@@ -67,9 +67,6 @@ def test_round_trip_gives_the_same_predictions(pipeline, movies, no_unpickling_b
     assert model.metrics == {"model": {"rmse": 1.0}}
     expected = pipeline.predict(movies)
     np.testing.assert_array_equal(model.predict_frame(movies), expected)
-    np.testing.assert_array_equal(model.predict_records(movies.to_dict("records")), expected)
-    np.testing.assert_array_equal(model.predict_records(movies.head(3).to_dict("records")),
-                                  expected[:3])
 
 
 def test_tampered_bundle_is_refused_before_unpickling(pipeline, no_unpickling_before_checks):
@@ -120,24 +117,25 @@ def test_leaky_pipeline_is_refused_at_load(movies):
         load_verified(make(leaky), source="registry", where="t")
 
 
-def test_load_local_verifies_the_same_way(pipeline, tmp_path, monkeypatch):
-    from tmdb_mlops.config import get_settings
-
+def test_load_local_verifies_the_same_way(pipeline, tmp_path):
     directory = write_local(tmp_path / "model", make(pipeline, key=KEY))
-    get_settings.cache_clear()
+    assert load_local(directory, signing_key=KEY).source == "local"
+    with pytest.raises(BundleIntegrityError, match="not signed|signature"):
+        load_local(write_local(tmp_path / "unsigned", make(pipeline)), signing_key=KEY)
+    (directory / "model_bundle.joblib").write_bytes(b"not a pickle")
+    with pytest.raises(BundleIntegrityError, match="sha256"):
+        load_local(directory, signing_key=KEY)
+
+
+def test_signing_key_never_comes_from_the_environment(pipeline, tmp_path, monkeypatch):
+    """Settings come only through the caller: an env key must not change what loads."""
     monkeypatch.setenv("MODEL_SIGNING_KEY", KEY)
-    try:
-        model = load_local(directory)  # the key comes from the settings
-        assert model.source == "local"
-        (directory / "model_bundle.joblib").write_bytes(b"not a pickle")
-        with pytest.raises(BundleIntegrityError, match="sha256"):
-            load_local(directory)
-    finally:
-        get_settings.cache_clear()
+    unsigned = write_local(tmp_path / "unsigned", make(pipeline))
+    assert load_local(unsigned, signing_key=None).source == "local"
 
 
 def test_load_local_missing_directory_is_one_line(tmp_path):
     from tmdb_mlops.errors import PlatformError
 
     with pytest.raises(PlatformError, match="no model bundle"):
-        load_local(tmp_path / "nowhere")
+        load_local(tmp_path / "nowhere", signing_key=None)

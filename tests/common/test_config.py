@@ -84,7 +84,7 @@ def test_env_template_documents_every_deployment_variable() -> None:
                      (root / "docker-compose.yml").read_text().splitlines()]
     compose = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", "\n".join(compose_lines)))
     dags = set(re.findall(r"""_env\(\s*f?["']([A-Z][A-Z0-9_]*)["']""",
-                          (root / "common/tmdb_mlops/orchestration.py").read_text()))
+                          (root / "airflow_pipeline/dag_helpers/tmdb_dags/__init__.py").read_text()))
     runtime_only = {"HOSTNAME", "DOCKER_HOST"}  # set by Docker itself, not by us
     assert (compose | dags) - runtime_only - documented == set()
 

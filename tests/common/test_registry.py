@@ -14,7 +14,6 @@ from tmdb_mlops.registry import (
     Registry,
     RegistryError,
     UnknownVersionError,
-    export_local,
     load_local,
     new_version_id,
 )
@@ -54,7 +53,7 @@ def test_version_ids_sort_by_time_and_do_not_collide():
 
 def test_registry_lifecycle(storage, pipeline):
     """The same contract on local disk, moto and SeaweedFS."""
-    registry = Registry(storage)
+    registry = Registry(storage, signing_key=None)
     assert registry.list_versions() == []
     assert registry.champion() is None
     with pytest.raises(NotFoundError, match="no champion"):
@@ -83,7 +82,7 @@ def test_registry_lifecycle(storage, pipeline):
 
 
 def test_unknown_versions_are_refused(tmp_path, pipeline):
-    registry = Registry(open_storage(str(tmp_path / "store")))
+    registry = Registry(open_storage(str(tmp_path / "store")), signing_key=None)
     for action in (lambda: registry.load("nope"), lambda: registry.promote("nope", reason="x"),
                    lambda: registry.metrics("20990101T000000000Z-000000")):
         with pytest.raises(UnknownVersionError, match="is not registered"):
@@ -96,7 +95,7 @@ def test_unknown_versions_are_refused(tmp_path, pipeline):
 
 def test_half_written_version_is_invisible(tmp_path, pipeline):
     storage = open_storage(str(tmp_path / "store"))
-    registry = Registry(storage)
+    registry = Registry(storage, signing_key=None)
     version = register(registry, pipeline)
     storage.delete(layout.metadata_key(version))  # as if the writer died before the last file
     assert registry.list_versions() == []
@@ -106,7 +105,7 @@ def test_half_written_version_is_invisible(tmp_path, pipeline):
 
 def test_tampered_registry_bundle_is_refused(tmp_path, pipeline):
     storage = open_storage(str(tmp_path / "store"))
-    registry = Registry(storage)
+    registry = Registry(storage, signing_key=None)
     version = register(registry, pipeline)
     data = bytearray(storage.read_bytes(layout.bundle_key(version)))
     data[len(data) // 2] ^= 0xFF
@@ -119,7 +118,7 @@ def test_signing_key_is_enforced_on_s3(moto_endpoint, pipeline):
     from tests.conftest import make_bucket, s3_store
 
     storage = s3_store(moto_endpoint, make_bucket(moto_endpoint))
-    unsigned = register(Registry(storage), pipeline)
+    unsigned = register(Registry(storage, signing_key=None), pipeline)
     signed_registry = Registry(storage, signing_key="k" * 32)
     signed = register(signed_registry, pipeline)
     assert signed_registry.load(signed).version == signed
@@ -130,16 +129,50 @@ def test_signing_key_is_enforced_on_s3(moto_endpoint, pipeline):
 
 
 def test_export_then_load_local(tmp_path, pipeline):
-    registry = Registry(open_storage(str(tmp_path / "store")))
+    registry = Registry(open_storage(str(tmp_path / "store")), signing_key=None)
     version = register(registry, pipeline)
-    model = load_local(export_local(registry, version, tmp_path / "local"))
-    assert (model.version, model.source) == (version, "local")
+    exported, path = registry.export(version, tmp_path / "local")
+    model = load_local(path, signing_key=None)
+    assert (exported, model.version, model.source) == (version, version, "local")
+
+
+def test_export_refuses_a_tampered_version_and_writes_nothing(tmp_path, pipeline):
+    storage = open_storage(str(tmp_path / "store"))
+    registry = Registry(storage, signing_key=None)
+    version = register(registry, pipeline)
+    data = bytearray(storage.read_bytes(layout.bundle_key(version)))
+    data[0] ^= 0xFF
+    storage.write_bytes(layout.bundle_key(version), bytes(data))
+    with pytest.raises(BundleIntegrityError, match="sha256 does not match"):
+        registry.export(version, tmp_path / "local")
+    assert not (tmp_path / "local").exists()
+
+
+def test_promote_and_rollback_refuse_a_tampered_target(tmp_path, pipeline):
+    storage = open_storage(str(tmp_path / "store"))
+    registry = Registry(storage, signing_key=None)
+    first, second = register(registry, pipeline), register(registry, pipeline)
+    registry.promote(first, reason="first")
+    original = storage.read_bytes(layout.bundle_key(second))
+    tampered = bytearray(original)
+    tampered[len(tampered) // 3] ^= 0x01
+    storage.write_bytes(layout.bundle_key(second), bytes(tampered))
+    with pytest.raises(RegistryError, match=f"refusing to promote to {second}: .*sha256"):
+        registry.promote(second, reason="bad")
+    assert registry.champion() == first
+
+    storage.write_bytes(layout.bundle_key(second), original)
+    registry.promote(second, reason="repaired")
+    storage.write_bytes(layout.bundle_key(first), b"corrupted")
+    with pytest.raises(RegistryError, match=f"refusing to roll back to {first}"):
+        registry.rollback()
+    assert registry.champion() == second
 
 
 def test_register_never_reuses_an_existing_version(tmp_path, pipeline, monkeypatch):
     from tmdb_mlops import registry as registry_module
 
-    registry = Registry(open_storage(str(tmp_path / "store")))
+    registry = Registry(open_storage(str(tmp_path / "store")), signing_key=None)
     ids = iter(["20260101T000000000Z-aaaaaa", "20260101T000000000Z-aaaaaa",
                 "20260101T000000000Z-bbbbbb"])
     monkeypatch.setattr(registry_module, "new_version_id", lambda: next(ids))

@@ -45,7 +45,7 @@ def _register_champion(registry: Registry, movies, target) -> str:
 
 
 def test_gate_promotes_a_better_model(store, movies):
-    registry = Registry(store)
+    registry = Registry(store, signing_key=None)
     rng = np.random.default_rng(0)
     weak = _register_champion(registry, movies, rng.permutation(movies[TARGET].to_numpy()))
     report = train(settings_for(store), as_of=AS_OF, seed=1)
@@ -61,7 +61,7 @@ def test_gate_promotes_a_better_model(store, movies):
 
 def test_gate_refuses_a_worse_model(store, movies):
     """A champion that has seen the candidate's holdout beats it there: the candidate stays out."""
-    registry = Registry(store)
+    registry = Registry(store, signing_key=None)
     strong = _register_champion(registry, movies, movies[TARGET].to_numpy())
     report = train(settings_for(store), as_of=AS_OF, seed=1)
     assert not report.decision["promoted"]
@@ -82,6 +82,6 @@ def test_gate_refuses_a_model_no_better_than_the_mean(tmp_path):
     report = train(settings_for(storage), as_of=AS_OF, seed=1)
     if report.metrics["model"]["rmse"] >= report.metrics["baselines"]["global_mean"]["rmse"]:
         assert not report.decision["promoted"]
-        assert Registry(storage).champion() is None
+        assert Registry(storage, signing_key=None).champion() is None
     else:  # pure noise: the model may beat the mean by luck; then the rule must say so
         assert report.decision["promoted"]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.train.conftest import AS_OF, DATES, settings_for
@@ -34,7 +35,7 @@ def store_snapshot(storage) -> dict[str, bytes]:
 
 def test_train_registers_and_promotes_locally(store):
     report = train(settings_for(store), as_of=AS_OF, seed=3)
-    registry = Registry(store)
+    registry = Registry(store, signing_key=None)
     assert registry.list_versions() == [report.version]
     assert registry.champion() == report.version
     metrics = registry.metrics(report.version)
@@ -52,7 +53,8 @@ def test_train_registers_and_promotes_locally(store):
         meta["input_schema"]["columns"])
     assert meta["training_params"]["seed"] == 3
     model = registry.load()
-    assert model.predict_records([{"title": "X", "release_date": "2014-06-01"}]).shape == (1,)
+    one_film = pd.DataFrame([{"title": "X", "release_date": "2014-06-01"}])
+    assert model.predict_frame(one_film).shape == (1,)
 
 
 def test_same_partitions_and_seed_give_the_same_metrics(store):
@@ -73,7 +75,7 @@ def test_cli_trains_into_s3_and_lists_models(s3_env, movies):
     assert done.returncode == 0, done.stderr
     assert "promoted to champion" in done.stdout
     report = json.loads(Path("run.json").read_text())
-    registry = Registry(storage)
+    registry = Registry(storage, signing_key=None)
     assert registry.champion() == report["version"]
     listing = cli("models", "list", env=s3_env)
     assert listing.returncode == 0, listing.stderr
@@ -128,6 +130,6 @@ def test_empty_or_invalid_training_set_changes_nothing(tmp_path, store, case):
     assert lines[-1].startswith("error:"), done.stderr
     assert "Traceback" not in done.stderr
     assert store_snapshot(store) == before
-    assert Registry(store).champion() == first.version
+    assert Registry(store, signing_key=None).champion() == first.version
     if case == "empty":
         assert not open_storage(env["STORAGE_URL"]).list("models")

@@ -1,9 +1,10 @@
 """Stage 1: read the processed train partitions up to the as-of date, verified and validated.
 
 Only partitions with a manifest exist (a partition being rewritten has none),
-every file is checked against its manifest's sha256, a film collected on
-several dates keeps its most recent row, and the result is validated with
-pandera against the processed schema before anything is fitted on it.
+every file is checked against its manifest's sha256, each partition is
+validated with the one processed schema the collector wrote it with
+(``tmdb_mlops.validation``), and a film collected on several dates keeps its
+most recent row.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ import pandera.pandas as pa
 from tmdb_mlops import layout
 from tmdb_mlops.errors import PlatformError
 from tmdb_mlops.partitions import list_partitions, read_verified, sha256_hex
-from tmdb_mlops.schema import TARGET, columns_for
+from tmdb_mlops.schema import columns_for
 from tmdb_mlops.storage import Storage
+from tmdb_mlops.validation import processed_schema, summarise
 
 log = logging.getLogger(__name__)
 
 # Fewer rows than this cannot give a holdout, an early-stopping split and 5 folds.
 MIN_TRAINING_ROWS = 50
-_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 class TrainingDataError(PlatformError):
@@ -43,49 +44,14 @@ class TrainingData:
     rows_read: int
 
 
-def _column_checks() -> dict[str, list[pa.Check]]:
-    return {
-        "id": [pa.Check.ge(0)],
-        "release_date": [pa.Check.str_matches(_ISO_DATE)],
-        "original_language": [pa.Check.str_length(1, 10)],
-        "runtime": [pa.Check.ge(0)],
-        "budget": [pa.Check.ge(0)],
-        TARGET: [pa.Check.in_range(0, 10)],
-        "vote_count": [pa.Check.ge(0)],
-        "popularity": [pa.Check.ge(0)],
-        "revenue": [pa.Check.ge(0)],
-    }
-
-
-def training_schema() -> pa.DataFrameSchema:
-    """The processed train CSV (columns and dtypes from tmdb_mlops.schema) plus value checks."""
-    checks = _column_checks()
-    required = {"id", "title", TARGET, "vote_count"}
-    columns = {
-        name: pa.Column(dtype, checks=checks.get(name, []), nullable=name not in required)
-        for name, dtype in columns_for("train").items()
-    }
-    return pa.DataFrameSchema(
-        columns,
-        strict=True,
-        ordered=True,
-        coerce=True,
-        unique=None,
-    )
-
-
 def validate(frame: pd.DataFrame, *, where: str) -> pd.DataFrame:
     """Coerce and check one frame; every violation summarised on one line."""
     try:
-        return training_schema().validate(frame, lazy=True)
+        return processed_schema("train").validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-        summary = "; ".join(
-            f"{row.column}: {row.check} (e.g. {row.failure_case!r})"
-            for row in cases.drop_duplicates(["column", "check"]).head(5).itertuples()
-        )
         raise TrainingDataError(
-            f"{where}: {len(cases)} schema violation(s): {summary}"
+            f"{where}: {len(cases)} schema violation(s): {summarise(cases)}"
         ) from None
 
 
