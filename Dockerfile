@@ -1,32 +1,42 @@
 # Every image of the project, one build target each (docs/orchestration.md):
 #
-#   target    image                 what it runs
-#   collect   tmdb-mlops/collect    `tmdb-mlops collect ...`             (extra "collect")
-#   train     tmdb-mlops/train      `tmdb-mlops train|models ...`        (extra "train")
-#   serve     tmdb-mlops/serve      `tmdb-mlops serve`, port 8000        (extra "serve")
-#   airflow   tmdb-mlops/airflow    Airflow with the Docker provider and the DAGs (extra "airflow");
-#                                   the stages run in their own images through DockerOperator
+#   target    image                 what it runs                      projects it holds
+#   collect   tmdb-mlops/collect    `tmdb-mlops collect ...`          common + data-prepare
+#   train     tmdb-mlops/train      `tmdb-mlops train|models ...`     common + airflow_pipeline/train
+#   serve     tmdb-mlops/serve      `tmdb-mlops serve`, port 8000     common + serving
+#   airflow   tmdb-mlops/airflow    Airflow, the Docker provider,     common + airflow_pipeline/dag_helpers
+#                                   the DAGs; the stages run in their own images through DockerOperator
+#
+# Each image holds the shared package and its own part only, so a part reaching into
+# another fails in its image as it fails in tests/test_architecture.py (and
+# tests/pipeline/test_images.py checks the built images).
 #
 # Build from the repository root (scripts/build-images.sh does this and records the tags):
 #   docker build --target serve --build-arg BASE_IMAGE=... -t tmdb-mlops/serve:TAG .
 #
 # Layers, from the least to the most often changed:
-#   requirements   each extra's requirements, read from pyproject.toml
-#   deps-<extra>   pip install -c constraints.txt of those requirements into /opt/venv:
+#   requirements   each part's third-party requirements, read from the pyproject.toml files
+#   deps-<part>    pip install -c constraints.txt of those requirements into /opt/venv:
 #                  cached until that requirement list or constraints.txt change
-#   wheel          the project's own wheel, built once for all images (build tools stay here)
-#   <target>       the deps venv, then the wheel installed with --no-deps: a source
-#                  change rebuilds only this small layer
+#   wheels         one wheel per project, built once for all images (build tools stay here)
+#   <target>       the deps venv, then the shared wheel and the part's wheel, --no-deps:
+#                  a source change rebuilds only this small layer
 ARG BASE_IMAGE=python:3.11-slim
 
 # --- shared build stages ---------------------------------------------------------------
 
 FROM ${BASE_IMAGE} AS requirements
 WORKDIR /src
-COPY pyproject.toml scripts/extra-requirements.py ./
-RUN for extra in collect train serve airflow; do \
-      python3 extra-requirements.py "$extra" > "/$extra.txt" || exit 1; \
-    done
+COPY scripts/part-requirements.py ./
+COPY common/pyproject.toml common/
+COPY data-prepare/pyproject.toml data-prepare/
+COPY airflow_pipeline/train/pyproject.toml airflow_pipeline/train/
+COPY airflow_pipeline/dag_helpers/pyproject.toml airflow_pipeline/dag_helpers/
+COPY serving/pyproject.toml serving/
+RUN python3 part-requirements.py data-prepare > /collect.txt \
+ && python3 part-requirements.py airflow_pipeline/train > /train.txt \
+ && python3 part-requirements.py serving > /serve.txt \
+ && python3 part-requirements.py airflow_pipeline/dag_helpers > /airflow.txt
 
 FROM ${BASE_IMAGE} AS venv
 RUN python3 -m venv /opt/venv
@@ -34,8 +44,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY constraints.txt /tmp/constraints.txt
 
-# One stage per extra. COPY --from is cached by content: a pyproject.toml change that
-# leaves an extra's list as it was reinstalls nothing. The pip cache mount makes
+# One stage per part. COPY --from is cached by content: a pyproject.toml change that
+# leaves a part's list as it was reinstalls nothing. The pip cache mount makes
 # rebuilds fast without leaving the cache in a layer.
 FROM venv AS deps-collect
 COPY --from=requirements /collect.txt /tmp/requirements.txt
@@ -57,16 +67,20 @@ COPY --from=requirements /airflow.txt /tmp/requirements.txt
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install -c /tmp/constraints.txt -r /tmp/requirements.txt
 
-FROM ${BASE_IMAGE} AS wheel
+FROM ${BASE_IMAGE} AS wheels
 RUN python3 -m venv /opt/build
 WORKDIR /src
-COPY pyproject.toml README.md ./
 COPY common common
 COPY data-prepare data-prepare
 COPY airflow_pipeline/train airflow_pipeline/train
+COPY airflow_pipeline/dag_helpers airflow_pipeline/dag_helpers
 COPY serving serving
+# /wheels/<folder>/: one folder per project, so each target picks its own.
 RUN --mount=type=cache,target=/root/.cache/pip \
-    /opt/build/bin/pip wheel --disable-pip-version-check --no-deps --wheel-dir /wheels .
+    for project in common data-prepare airflow_pipeline/train airflow_pipeline/dag_helpers serving; do \
+      /opt/build/bin/pip wheel --disable-pip-version-check --no-deps \
+        --wheel-dir "/wheels/$project" "./$project" || exit 1; \
+    done
 
 # --- the stage images: collect, train, serve ----------------------------------------------
 
@@ -83,27 +97,28 @@ WORKDIR /home/tmdb
 ENTRYPOINT ["tmdb-mlops"]
 CMD ["--help"]
 
-# Each: its extra's venv, then the project's own code without dependencies (they are
-# all in the layer before); the wheel is bind-mounted, so it does not stay in the image.
+# Each: its part's venv, then the shared wheel and the part's own wheel without
+# dependencies (they are all in the layer before); the wheels are bind-mounted, so
+# they do not stay in the image.
 FROM runtime AS collect
 COPY --from=deps-collect /opt/venv /opt/venv
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     pip install --no-deps --no-index --disable-pip-version-check --root-user-action=ignore \
-      /wheels/*.whl
+      /wheels/common/*.whl /wheels/data-prepare/*.whl
 USER tmdb
 
 FROM runtime AS train
 COPY --from=deps-train /opt/venv /opt/venv
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     pip install --no-deps --no-index --disable-pip-version-check --root-user-action=ignore \
-      /wheels/*.whl
+      /wheels/common/*.whl /wheels/airflow_pipeline/train/*.whl
 USER tmdb
 
 FROM runtime AS serve
 COPY --from=deps-serve /opt/venv /opt/venv
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     pip install --no-deps --no-index --disable-pip-version-check --root-user-action=ignore \
-      /wheels/*.whl
+      /wheels/common/*.whl /wheels/serving/*.whl
 USER tmdb
 EXPOSE 8000
 # Inside the container the server must listen on all interfaces so a published
@@ -121,10 +136,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     AIRFLOW_HOME=/opt/airflow \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
     AIRFLOW__CORE__LOAD_EXAMPLES=False
-# The project's own code (tmdb_mlops.orchestration, used by the DAGs) without dependencies.
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+# The shared package and the DAG helpers (tmdb_dags), without dependencies.
+RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     pip install --no-deps --no-index --disable-pip-version-check --root-user-action=ignore \
-      /wheels/*.whl
+      /wheels/common/*.whl /wheels/airflow_pipeline/dag_helpers/*.whl
 COPY --chown=50000:0 airflow_pipeline/dags /opt/airflow/dags
 USER 50000
 WORKDIR /opt/airflow
