@@ -41,9 +41,6 @@ POST_RELEASE_COLUMNS: Final[dict[str, str]] = {
 
 TARGET: Final = "vote_average"
 
-# Columns that identify a film or only decorate pages; never features either.
-NON_FEATURE_COLUMNS: Final = ("id", "poster_path", "original_title")
-
 
 def columns_for(split: str) -> dict[str, str]:
     """The ordered column -> dtype mapping of one split's processed CSV."""

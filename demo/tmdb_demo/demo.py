@@ -149,7 +149,7 @@ def run_demo(
     end: date,
     days: int,
     port: int,
-    workdir: Path,
+    logs: Path,
     serve: bool,
     echo: Callable[[str, float], None] = _step,
 ) -> dict[str, str]:
@@ -161,7 +161,6 @@ def run_demo(
 
     started = time.monotonic()
     cli = str(Path(sys.executable).parent / "tmdb-mlops")
-    logs = workdir / "demo-logs"
     logs.mkdir(parents=True, exist_ok=True)
     children = Children()
     sandbox_port = _free_port()
@@ -245,6 +244,7 @@ def demo(
     days: int = typer.Option(30, min=1, help="Logical dates to backfill (one history slice each)."),
     port: int = typer.Option(8000, help="Port of the prediction server."),
     serve: bool = typer.Option(True, help="Start the server and wait for Ctrl-C."),
+    logs: Path = typer.Option(Path("demo-logs"), help="Where the child processes' logs go."),
 ) -> None:
     """Collect from the sandbox, train, promote and serve, all on this machine."""
     from tmdb_mlops.logs import configure_logging
@@ -252,7 +252,7 @@ def demo(
     configure_logging("WARNING")
     stop_on_signals()
     try:
-        run_demo(end=date.fromisoformat(end), days=days, port=port, workdir=Path.cwd(),
+        run_demo(end=date.fromisoformat(end), days=days, port=port, logs=logs.resolve(),
                  serve=serve)
     except Stopped as stopped:
         typer.secho(f"stopped by {stopped}; every process the demo started is stopped", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -81,3 +82,60 @@ def test_demo_serves_predictions_and_stops_cleanly(tmp_path: Path) -> None:
                            text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert "3 already collected" in rerun.stdout
+
+
+def _processes_with(marker: str) -> list[int]:
+    """PIDs of live processes whose environment holds ``marker`` (the demo's children inherit it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_make_demo_ended_by_a_signal_leaves_nothing_behind(tmp_path: Path, signum: int) -> None:
+    """`kill` (or a closed terminal) on `make demo`'s process group stops every child it started."""
+    port = free_port()
+    marker = f"TMDB_DEMO_TEST_MARKER={tmp_path.name}"
+    env = {
+        **os.environ,
+        "STORAGE_URL": str(tmp_path / "store"),
+        "COLLECT_HISTORY_START": "2010-01-01",
+        "MODEL_POLL_SECONDS": "0",
+        marker.split("=", 1)[0]: marker.split("=", 1)[1],
+        "DEMO_ARGS": f"--days 2 --port {port} --logs {tmp_path / 'logs'}",
+    }
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(["make", "--no-print-directory", "demo"], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        _read_until(proc, r"Results: (http://\S+)", timeout=600)
+        children = [pid for pid in _processes_with(marker) if pid != proc.pid]
+        assert len(children) >= 3, "expected the demo, its sandbox and its server"
+        assert not _port_is_free(port)
+        os.killpg(proc.pid, signum)
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while _processes_with(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _processes_with(marker) == [], "a process the demo started outlived it"
+        assert _port_is_free(port), f"port {port} is still taken after the demo stopped"
+    finally:
+        for pid in _processes_with(marker):  # only if the assertions above failed
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        stop_pid(proc)
