@@ -1,7 +1,7 @@
 """Dependency aliases for the routers, as in the FastAPI template.
 
 Everything a handler needs hangs off ``app.state`` (built by ``create_app``),
-so tests override it by building an app with other settings or a fake store.
+so tests override it by building an app with other settings or another store.
 The providers are ``async def`` on purpose: FastAPI runs a plain ``def``
 dependency in its thread pool, and two thread hops per request cost more than
 the model's prediction (measured: 990 vs several thousand requests/s).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tmdb_mlops import __version__
-from tmdb_mlops.bundle import LoadedModel
 from tmdb_mlops.config import Settings, get_settings
-from tmdb_mlops.registry import Registry, load_local
+from tmdb_mlops.registry import Registry
 from tmdb_mlops.storage import Storage, storage_from_settings
 from tmdb_serve.metrics import MetricsMiddleware, ServiceMetrics
 from tmdb_serve.middleware import BodySizeLimitMiddleware
 from tmdb_serve.model_store import ModelStore
 from tmdb_serve.results import ResultsService
 from tmdb_serve.routers import admin, model, pages, predict
+from tmdb_serve.scoring import PartitionScorer
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +40,6 @@ BODY_SLACK = 1024 * 1024
 
 def max_body_bytes(settings: Settings) -> int:
     return BODY_SLACK + settings.max_batch_size * BYTES_PER_ITEM
-
-
-def build_local_loader(settings: Settings) -> Callable[[], LoadedModel] | None:
-    """``load_local(LOCAL_MODEL_DIR)`` (same checks as the registry), or None when unset."""
-    if not settings.local_model_dir:
-        return None
-    directory, key = settings.local_model_dir, settings.model_signing_key
-    return lambda: load_local(directory, signing_key=key)
 
 
 def freeze_startup_objects() -> None:
@@ -112,15 +104,17 @@ def create_app(
     registry = Registry(storage, signing_key=settings.model_signing_key)
     store = ModelStore(
         registry=registry,
-        local_loader=build_local_loader(settings),
+        local_model_dir=settings.local_model_dir,
+        signing_key=settings.model_signing_key,
         metrics=metrics,
         poll_seconds=settings.model_poll_seconds,
     )
+    refresh_seconds = settings.model_poll_seconds or 30.0
     results = ResultsService(
-        storage=storage,
+        scorer=PartitionScorer(storage=storage, poster_base_url=settings.poster_base_url,
+                               refresh_seconds=refresh_seconds),
         registry=registry,
-        poster_base_url=settings.poster_base_url,
-        refresh_seconds=settings.model_poll_seconds or 30.0,
+        refresh_seconds=refresh_seconds,
     )
 
     @asynccontextmanager

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tmdb_mlops.bundle import LoadedModel
+from tmdb_mlops.bundle import LoadedModel, SigningKey
 from tmdb_mlops.errors import PlatformError, StorageError
 from tmdb_mlops.inputs import EXAMPLES, MovieFeatures, to_record
-from tmdb_mlops.registry import Registry
+from tmdb_mlops.registry import Registry, load_local
 from tmdb_mlops.schema import PRE_RELEASE_COLUMNS
 from tmdb_serve.fast_predict import FastPredictor
 from tmdb_serve.metrics import ServiceMetrics
@@ -89,14 +89,16 @@ SMOKE_RECORDS = [to_record(MovieFeatures.model_validate(example)) for example in
 
 def verify(model: ServableModel) -> None:
     """Refuse a model whose inputs the service cannot build or whose outputs are not finite."""
-    columns = set(model.input_schema.get("columns", {}))
-    unknown = columns - set(PRE_RELEASE_COLUMNS)
+    columns = model.input_schema.get("columns")
+    if not isinstance(columns, dict):
+        raise VerificationError(f"model {model.version} has no input columns in its input schema")
+    unknown = set(columns) - set(PRE_RELEASE_COLUMNS)
     if unknown:
         raise VerificationError(
             f"model {model.version} expects columns the service does not send: {sorted(unknown)}"
         )
     try:
-        predictions = np.asarray(model.predict_records(SMOKE_RECORDS), dtype=float)
+        predictions = model.predict_records(SMOKE_RECORDS)
     except Exception as exc:  # noqa: BLE001 - any failure refuses the candidate
         raise VerificationError(
             f"model {model.version} failed the smoke prediction: {type(exc).__name__}: {exc}"
@@ -108,18 +110,29 @@ def verify(model: ServableModel) -> None:
 
 
 class ModelStore:
-    """Holds the current model and replaces it when the champion pointer moves."""
+    """Holds the current model and replaces it when the champion pointer moves.
+
+    Args:
+        registry: where the champion comes from.
+        local_model_dir: ``LOCAL_MODEL_DIR``, the bundle served when the registry
+            gives no model at start-up (None: no fallback).
+        signing_key: the key the local bundle is verified with (the registry's).
+        metrics: where the served model and the reloads are counted.
+        poll_seconds: how often the poller reads the champion pointer (0: never).
+    """
 
     def __init__(
         self,
         *,
-        registry: Registry | None,
-        local_loader: Callable[[], LoadedModel] | None,
+        registry: Registry,
+        local_model_dir: str | None,
+        signing_key: SigningKey,
         metrics: ServiceMetrics,
         poll_seconds: float,
     ) -> None:
         self._registry = registry
-        self._local_loader = local_loader
+        self._local_model_dir = local_model_dir
+        self._signing_key = signing_key
         self._metrics = metrics
         self._poll_seconds = poll_seconds
         self._model: ServableModel | None = None
@@ -145,11 +158,11 @@ class ModelStore:
     def start(self) -> None:
         """Initial load (registry, else the local bundle), then start the poller."""
         result = self.check(force=True)
-        if self._model is None and self._local_loader is not None:
-            self._load_local(reason=result.detail)
+        if self._model is None and self._local_model_dir:
+            self._load_local(self._local_model_dir, reason=result.detail)
         if self._model is None:
             log.error("no model to serve (%s); /ready answers 503 until one loads", result.detail)
-        if self._poll_seconds > 0 and self._registry is not None:
+        if self._poll_seconds > 0:
             self._thread = threading.Thread(target=self._poll, name="model-poller", daemon=True)
             self._thread.start()
 
@@ -158,10 +171,9 @@ class ModelStore:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def _load_local(self, *, reason: str) -> None:
-        assert self._local_loader is not None
+    def _load_local(self, directory: str, *, reason: str) -> None:
         try:
-            model = ServableModel.of(self._local_loader())
+            model = ServableModel.of(load_local(directory, signing_key=self._signing_key))
             verify(model)
         except Exception as exc:  # noqa: BLE001 - logged; the process stays up without a model
             self._metrics.reloads.labels(outcome="refused").inc()
@@ -200,8 +212,6 @@ class ModelStore:
         )
 
     def _check(self, *, force: bool) -> ReloadResult:
-        if self._registry is None:
-            return self._result("unchanged", "no registry configured")
         current = self._model
         try:
             champion = self._registry.champion()

@@ -1,63 +1,36 @@
-"""The results page's data: upcoming films, their predictions, the model card, charts.
+"""The results page's data: one page of scored films, the model card and the charts.
 
-Predictions for the latest inference partition are computed once per
-(partition, model version) and cached, so a page view costs a lookup and a
-slice, not a model run. Posters are URLs built from the partition's
-``poster_path``; nothing here calls the TMDB API. The page handler only renders
-what :meth:`ResultsService.page` returns.
+The films come from :class:`tmdb_serve.scoring.PartitionScorer` (scored once per
+partition and model version); this module only filters, sorts and pages them,
+and adds what the template shows beside them: the metrics table, the feature
+importance the trainer recorded and the RMSE of every registered version. The
+page handler only renders what :meth:`ResultsService.page` returns.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import math
-import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Literal
 
-import numpy as np
-import pandas as pd
 from markupsafe import Markup
 
-from tmdb_mlops import layout
-from tmdb_mlops.partitions import list_partitions, read_manifest, read_verified
-from tmdb_mlops.schema import LIST_SEPARATOR, columns_for
-from tmdb_mlops.storage import Storage
+from tmdb_mlops.registry import Registry
 from tmdb_serve import charts
-from tmdb_serve.inference import clamp
 from tmdb_serve.model_store import ServableModel
+from tmdb_serve.scoring import Film, PartitionScorer, PartitionView
 
 log = logging.getLogger(__name__)
 
 SortKey = Literal["prediction", "release_date", "title"]
 
-
-@dataclass(frozen=True)
-class Film:
-    title: str
-    release_date: str
-    genres: list[str]
-    prediction: float
-    clamped: bool
-    poster_url: str | None
-    director: str
-    original_language: str
-    runtime: float | None
-
-
-@dataclass
-class PartitionView:
-    """One inference partition scored by one model version (the cached unit)."""
-
-    dt: date
-    model_version: str
-    films: list[Film]
-    histogram: Markup
-    genres: list[str]
-    months: list[str]
+SORT_KEYS = {
+    "prediction": lambda film: film.prediction,
+    "release_date": lambda film: film.release_date,
+    "title": lambda film: film.title.casefold(),
+}
 
 
 @dataclass
@@ -73,13 +46,6 @@ class ResultsPage:
     versions_chart: Markup
     message: str = ""
     query: dict[str, Any] = field(default_factory=dict)
-
-
-def _text(value: Any) -> str:
-    """A CSV cell as text; missing (None, NaN, pd.NA) is empty."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    return str(value)
 
 
 def metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,13 +66,13 @@ def metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
         for key, child in node.items():
             walk(child, [*path, str(key)])
 
-    walk(metrics or {}, [])
+    walk(metrics, [])
     return rows
 
 
 def feature_importance(model: ServableModel) -> list[tuple[str, float]]:
     """Gain importance of the served model, as the trainer recorded it in metrics.json."""
-    value = (model.metrics or {}).get("feature_importance")
+    value = model.metrics.get("feature_importance")
     if not isinstance(value, dict):
         return []
     return [(str(k), float(v)) for k, v in value.items()]
@@ -120,89 +86,15 @@ def _rmse_of(metrics: dict[str, Any], *names: str) -> float | None:
 
 
 class ResultsService:
-    """Scores the latest inference partition per model version and serves page slices."""
+    """One page of the scored films with the model card and charts."""
 
     def __init__(
-        self,
-        *,
-        storage: Storage | None,
-        registry: Any,
-        poster_base_url: str,
-        refresh_seconds: float = 30.0,
+        self, *, scorer: PartitionScorer, registry: Registry, refresh_seconds: float = 30.0
     ) -> None:
-        self._storage = storage
+        self._scorer = scorer
         self._registry = registry
-        self._poster_base = poster_base_url.rstrip("/")
         self._refresh = max(refresh_seconds, 1.0)
-        self._lock = threading.Lock()
-        self._view: PartitionView | None = None
-        self._view_key: tuple[date, str, str] | None = None
-        self._latest: tuple[float, date | None, dict | None] = (0.0, None, None)
         self._versions: tuple[float, Markup] | None = None
-
-    # -- data ---------------------------------------------------------------
-    def _latest_partition(self) -> tuple[date | None, dict | None]:
-        """The newest complete inference partition, looked up at most every refresh period."""
-        checked_at, dt, manifest = self._latest
-        if time.monotonic() - checked_at < self._refresh:
-            return dt, manifest
-        dt, manifest = None, None
-        if self._storage is not None:
-            dates = list_partitions(self._storage, split="inference")
-            if dates:
-                dt = dates[-1]
-                manifest = read_manifest(self._storage, split="inference", dt=dt)
-        self._latest = (time.monotonic(), dt, manifest)
-        return dt, manifest
-
-    def _poster(self, path: str) -> str | None:
-        return f"{self._poster_base}/{path.lstrip('/')}" if path else None
-
-    def _score(self, model: ServableModel, dt: date, manifest: dict) -> PartitionView:
-        assert self._storage is not None
-        data = read_verified(self._storage, layout.movies_key("inference", dt), manifest)
-        frame = pd.read_csv(io.BytesIO(data), dtype=columns_for("inference"))
-        values, clamped = clamp(model.predict_frame(frame) if len(frame) else np.empty(0))
-        films = []
-        for (_, row), value, flag in zip(frame.iterrows(), values, clamped, strict=True):
-            runtime = row["runtime"]
-            films.append(Film(
-                title=_text(row["title"]),
-                release_date=_text(row["release_date"]),
-                genres=[g for g in _text(row["genres"]).split(LIST_SEPARATOR) if g],
-                prediction=round(float(value), 2),
-                clamped=bool(flag),
-                poster_url=self._poster(_text(row["poster_path"])),
-                director=_text(row["director"]),
-                original_language=_text(row["original_language"]),
-                runtime=None if pd.isna(runtime) else float(runtime),
-            ))
-        return PartitionView(
-            dt=dt,
-            model_version=model.version,
-            films=films,
-            histogram=charts.histogram(values, title=f"Predicted ratings, {len(films)} films"),
-            genres=sorted({g for film in films for g in film.genres}),
-            months=sorted({film.release_date[:7] for film in films if film.release_date}),
-        )
-
-    def view(self, model: ServableModel) -> PartitionView | None:
-        """The scored partition for this model, computed once per (partition, version)."""
-        with self._lock:
-            dt, manifest = self._latest_partition()
-            if dt is None or manifest is None:
-                return None
-            digest = str(manifest.get("files", {}).get(layout.movies_key("inference", dt), {}))
-            key = (dt, digest, model.version)
-            if self._view_key != key:
-                started = time.perf_counter()
-                self._view = self._score(model, dt, manifest)
-                self._view_key = key
-                log.info(
-                    "scored inference partition %s with model %s: %d films in %.2fs",
-                    dt, model.version, len(self._view.films), time.perf_counter() - started,
-                )
-            return self._view
 
     def versions_chart(self) -> Markup:
         """Holdout RMSE of every registered version against the mean baseline."""
@@ -212,7 +104,7 @@ class ResultsService:
         categories: list[str] = []
         series: dict[str, list[float | None]] = {"model RMSE": [], "mean baseline RMSE": []}
         try:
-            versions = self._registry.list_versions() if self._registry is not None else []
+            versions = self._registry.list_versions()
         except Exception as exc:  # noqa: BLE001 - the chart is decoration; the page still renders
             log.warning("cannot list model versions: %s", exc)
             versions = []
@@ -227,12 +119,11 @@ class ResultsService:
 
     def _metrics_of(self, version: str) -> dict[str, Any]:
         try:
-            return dict(self._registry.metrics(version))
+            return self._registry.metrics(version)
         except Exception as exc:  # noqa: BLE001 - one unreadable version must not hide the others
             log.warning("cannot read metrics of %s: %s", version, exc)
             return {}
 
-    # -- page ---------------------------------------------------------------
     def page(
         self,
         model: ServableModel | None,
@@ -254,7 +145,7 @@ class ResultsService:
                                message="No model is loaded yet.", query=query)
         message = ""
         try:
-            view = self.view(model)
+            view = self._scorer.view(model)
         except Exception as exc:  # noqa: BLE001 - the store may be down; the card still shows
             log.warning("cannot read the inference partition: %s", exc)
             view, message = None, f"The inference data cannot be read right now ({exc})."
@@ -265,12 +156,7 @@ class ResultsService:
             films = [f for f in films if genre in f.genres]
         if month:
             films = [f for f in films if f.release_date.startswith(month)]
-        keys = {
-            "prediction": lambda f: f.prediction,
-            "release_date": lambda f: f.release_date,
-            "title": lambda f: f.title.casefold(),
-        }
-        films = sorted(films, key=keys[sort], reverse=order == "desc")
+        films = sorted(films, key=SORT_KEYS[sort], reverse=order == "desc")
         total = len(films)
         pages = max(1, math.ceil(total / per_page))
         page = min(page, pages)
@@ -282,7 +168,7 @@ class ResultsService:
             total=total,
             page=page,
             pages=pages,
-            metric_rows=metric_rows(model.metrics or {}),
+            metric_rows=metric_rows(model.metrics),
             importance_chart=charts.hbar(feature_importance(model), title="Feature importance"),
             versions_chart=self.versions_chart(),
             message=message,

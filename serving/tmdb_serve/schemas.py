@@ -62,7 +62,7 @@ class ModelCard(BaseModel):
     created_at: str | None = None
     as_of: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
-    input_schema: Any = None
+    input_schema: dict[str, Any] = Field(default_factory=dict)
     feature_names: list[str] = Field(default_factory=list)
 
 

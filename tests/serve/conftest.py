@@ -1,4 +1,9 @@
-"""Fixtures of the serving tests: apps built on fakes (unit) or real bundles (integration)."""
+"""Fixtures of the serving tests: small real models in a temporary store, or trained bundles.
+
+Unit tests build the app on a real ``Registry`` over a local store in ``tmp_path``
+holding small models fitted once per session (``tests.serve.small_models``);
+integration tests use bundles that the collector and trainer produced.
+"""
 
 from __future__ import annotations
 
@@ -10,44 +15,96 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.serve.fakes import FakeModel, FakeRegistry
+from tests.serve.small_models import (
+    AS_OF,
+    SIGNING_KEY,
+    SmallModel,
+    fit_nan_model,
+    fit_overshooting_model,
+    fit_small_model,
+    register,
+    training_films,
+)
 from tests.servers import free_port, start_http_process, stop_pid
 from tmdb_mlops.config import load_settings
-from tmdb_mlops.storage import open_storage
+from tmdb_mlops.registry import Registry
+from tmdb_mlops.storage import Storage, open_storage
+
+# --- unit: small real models on a temporary store ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def films() -> pd.DataFrame:
+    return training_films()
+
+
+@pytest.fixture(scope="session")
+def small_model(films: pd.DataFrame) -> SmallModel:
+    """The champion of most tests."""
+    return fit_small_model(films, seed=1)
+
+
+@pytest.fixture(scope="session")
+def second_model(films: pd.DataFrame) -> SmallModel:
+    """Another seed: a new champion whose predictions differ from ``small_model``'s."""
+    return fit_small_model(films, seed=2)
+
+
+@pytest.fixture(scope="session")
+def overshooting_model(films: pd.DataFrame) -> SmallModel:
+    return fit_overshooting_model(films)
+
+
+@pytest.fixture(scope="session")
+def nan_model(films: pd.DataFrame) -> SmallModel:
+    return fit_nan_model(films)
 
 
 @pytest.fixture
-def registry() -> FakeRegistry:
-    fake = FakeRegistry()
-    fake.add(FakeModel("v1"))
-    return fake
+def store(tmp_path: Path) -> Storage:
+    return open_storage(str(tmp_path / "store"))
 
 
 @pytest.fixture
-def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
-    """Build an app on fakes and enter its lifespan; every client is closed at the end."""
+def registry(store: Storage) -> Registry:
+    """The registry the app reads, on the same store and with the same signing key."""
+    return Registry(store, signing_key=SIGNING_KEY)
+
+
+@pytest.fixture
+def champion(registry: Registry, small_model: SmallModel) -> str:
+    """``small_model`` registered and promoted: the version the app starts with."""
+    return register(registry, small_model)
+
+
+def unreachable_store(**overrides: Any) -> dict[str, Any]:
+    """Settings of an S3 store whose endpoint nobody listens on: every call is a StorageError."""
+    return {"storage_url": "s3://unreachable/tmdb", "s3_endpoint_url": f"http://127.0.0.1:{free_port()}",
+            "aws_access_key_id": "test", "aws_secret_access_key": "test", **overrides}
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, store: Storage) -> Iterator[Callable[..., TestClient]]:
+    """Build the real app on settings and enter its lifespan; every client is closed at the end.
+
+    The app reads the ``store`` fixture (where the tests register their models)
+    unless the overrides name another ``storage_url``; then it opens that one
+    from the settings, as the server does.
+    """
     clients: list[TestClient] = []
 
-    def make(
-        registry: FakeRegistry | None = None,
-        *,
-        local: FakeModel | None = None,
-        **overrides: Any,
-    ) -> TestClient:
+    def make(**overrides: Any) -> TestClient:
         from tmdb_serve.main import create_app
 
-        settings = load_settings(
-            storage_url=str(tmp_path / "store"), model_poll_seconds=0, **overrides
-        )
-        app = create_app(
-            settings,
-            registry=registry or FakeRegistry(),
-            storage=open_storage(settings.storage_url),
-            local_loader=(lambda: local) if local is not None else None,
-        )
+        settings = load_settings(**{
+            "storage_url": str(tmp_path / "store"), "model_poll_seconds": 0,
+            "model_signing_key": SIGNING_KEY, **overrides,
+        })
+        app = create_app(settings, storage=None if "storage_url" in overrides else store)
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
@@ -59,13 +116,11 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
 
 
 @pytest.fixture
-def client(make_client: Callable[..., TestClient], registry: FakeRegistry) -> TestClient:
-    return make_client(registry)
+def client(make_client: Callable[..., TestClient], champion: str) -> TestClient:
+    return make_client()
 
 
 # --- integration: real bundles trained on a collected sandbox history ---------------------
-
-AS_OF = "2014-03-01"
 
 
 @dataclass
@@ -75,9 +130,7 @@ class TrainedStore:
     path: Path
     versions: list[str]
 
-    def registry(self):
-        from tmdb_mlops.registry import Registry
-
+    def registry(self) -> Registry:
         return Registry(open_storage(str(self.path)), signing_key=None)
 
 

@@ -12,7 +12,6 @@ from tests.conftest import make_bucket, s3_store
 from tests.serve.conftest import TrainedStore, copy_store
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, free_port, wait_until
 from tmdb_mlops import layout
-from tmdb_mlops.registry import export_local
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +64,7 @@ def test_batch_matches_single_predictions(store_copy: TrainedStore, live_server)
 def test_store_unreachable_serves_the_local_bundle_and_says_so(
     store_copy: TrainedStore, live_server, tmp_path: Path
 ) -> None:
-    local = export_local(store_copy.registry(), store_copy.versions[1], tmp_path / "local-model")
+    _, local = store_copy.registry().export(store_copy.versions[1], tmp_path / "local-model")
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     server = live_server(
         STORAGE_URL="s3://unreachable/tmdb", S3_ENDPOINT_URL=dead, AWS_ACCESS_KEY_ID="x",
@@ -138,11 +137,12 @@ def test_tampered_bundle_is_refused_and_the_old_model_keeps_serving(
 ) -> None:
     v1, v2, _ = store_copy.versions
     server = live_server(STORAGE_URL=str(store_copy.path), ADMIN_TOKEN=ADMIN)
+    # promote verifies its target, so the bundle is changed in the store after the promotion.
+    store_copy.registry().promote(v2, reason="candidate tampered after its promotion")
     bundle = store_copy.path / layout.bundle_key(v2)
     data = bytearray(bundle.read_bytes())
     data[len(data) // 2] ^= 0xFF
     bundle.write_bytes(bytes(data))
-    store_copy.registry().promote(v2, reason="tampered candidate")
     result = httpx.post(f"{server.url}/admin/reload", timeout=30,
                         headers={"Authorization": f"Bearer {ADMIN}"}).json()
     assert result["outcome"] == "refused" and "sha256" in result["detail"]

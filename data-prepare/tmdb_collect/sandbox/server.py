@@ -234,7 +234,7 @@ def api_router(catalogue: Catalogue, injector: FaultInjector) -> APIRouter:
     return router
 
 
-def admin_router(catalogue: Catalogue, injector: FaultInjector) -> APIRouter:
+def admin_router(injector: FaultInjector) -> APIRouter:
     """Test-only controls: read and change faults, read request counters."""
     router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -334,5 +334,5 @@ def create_app(catalogue: Catalogue, *, faults: Faults, api_key: str | None = No
         return {"status": "ok", "movies": len(catalogue)}
 
     app.include_router(api_router(catalogue, injector))
-    app.include_router(admin_router(catalogue, injector))
+    app.include_router(admin_router(injector))
     return app

@@ -12,15 +12,15 @@ router = APIRouter(tags=["model"])
 
 
 def model_card(model: ModelDep) -> ModelCard:
-    metadata = model.metadata or {}
+    loaded = model.loaded
     return ModelCard(
-        version=model.version,
-        source=model.source,  # type: ignore[arg-type]
-        created_at=metadata.get("created_at"),
-        as_of=metadata.get("as_of"),
-        metrics=model.metrics or {},
-        input_schema=model.input_schema,
-        feature_names=list(metadata.get("feature_names") or []),
+        version=loaded.version,
+        source=loaded.source,
+        created_at=loaded.created_at,
+        as_of=loaded.as_of,
+        metrics=loaded.metrics,
+        input_schema=loaded.input_schema,
+        feature_names=loaded.feature_names,
     )
 
 

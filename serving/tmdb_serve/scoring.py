@@ -1,0 +1,150 @@
+"""The upcoming films scored by the served model: once per (partition, model version).
+
+The newest complete inference partition is looked up at most once per refresh
+period, read through its manifest (sha256-checked), scored in one
+``predict_frame`` call and cached, so a page view costs a lookup, not a model
+run. Posters are URLs built from the partition's ``poster_path``; nothing here
+calls the TMDB API.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from markupsafe import Markup
+
+from tmdb_mlops import layout
+from tmdb_mlops.partitions import list_partitions, read_manifest, read_verified
+from tmdb_mlops.schema import LIST_SEPARATOR, columns_for
+from tmdb_mlops.storage import Storage
+from tmdb_serve import charts
+from tmdb_serve.inference import clamp
+from tmdb_serve.model_store import ServableModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Film:
+    title: str
+    release_date: str
+    genres: list[str]
+    prediction: float
+    clamped: bool
+    poster_url: str | None
+    director: str
+    original_language: str
+    runtime: float | None
+
+
+@dataclass
+class PartitionView:
+    """One inference partition scored by one model version (the cached unit).
+
+    The histogram of its predictions is drawn here, once, because it depends
+    on nothing but the scores.
+    """
+
+    dt: date
+    model_version: str
+    films: list[Film]
+    histogram: Markup
+    genres: list[str]
+    months: list[str]
+
+
+def _text(value: Any) -> str:
+    """A CSV cell as text; missing (None, NaN, pd.NA) is empty."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+class PartitionScorer:
+    """Scores the latest inference partition with a model and keeps the result."""
+
+    def __init__(
+        self, *, storage: Storage, poster_base_url: str, refresh_seconds: float = 30.0
+    ) -> None:
+        self._storage = storage
+        self._poster_base = poster_base_url.rstrip("/")
+        self._refresh = max(refresh_seconds, 1.0)
+        self._lock = threading.Lock()
+        self._view: PartitionView | None = None
+        self._view_key: tuple[date, str, str] | None = None
+        self._latest: tuple[float, date | None, dict | None] = (0.0, None, None)
+
+    def _latest_partition(self) -> tuple[date | None, dict | None]:
+        """The newest complete inference partition, looked up at most every refresh period."""
+        checked_at, dt, manifest = self._latest
+        if time.monotonic() - checked_at < self._refresh:
+            return dt, manifest
+        dt, manifest = None, None
+        dates = list_partitions(self._storage, split="inference")
+        if dates:
+            dt = dates[-1]
+            manifest = read_manifest(self._storage, split="inference", dt=dt)
+        self._latest = (time.monotonic(), dt, manifest)
+        return dt, manifest
+
+    def _poster(self, path: str) -> str | None:
+        return f"{self._poster_base}/{path.lstrip('/')}" if path else None
+
+    def _score(self, model: ServableModel, dt: date, manifest: dict) -> PartitionView:
+        data = read_verified(self._storage, layout.movies_key("inference", dt), manifest)
+        frame = pd.read_csv(io.BytesIO(data), dtype=columns_for("inference"))
+        values, clamped = clamp(model.predict_frame(frame) if len(frame) else np.empty(0))
+        films = []
+        for (_, row), value, flag in zip(frame.iterrows(), values, clamped, strict=True):
+            runtime = row["runtime"]
+            films.append(Film(
+                title=_text(row["title"]),
+                release_date=_text(row["release_date"]),
+                genres=[g for g in _text(row["genres"]).split(LIST_SEPARATOR) if g],
+                prediction=round(float(value), 2),
+                clamped=bool(flag),
+                poster_url=self._poster(_text(row["poster_path"])),
+                director=_text(row["director"]),
+                original_language=_text(row["original_language"]),
+                runtime=None if pd.isna(runtime) else float(runtime),
+            ))
+        return PartitionView(
+            dt=dt,
+            model_version=model.version,
+            films=films,
+            histogram=charts.histogram(values, title=f"Predicted ratings, {len(films)} films"),
+            genres=sorted({g for film in films for g in film.genres}),
+            months=sorted({film.release_date[:7] for film in films if film.release_date}),
+        )
+
+    def view(self, model: ServableModel) -> PartitionView | None:
+        """The scored partition for this model, computed once per (partition, version).
+
+        Returns None when no inference partition has been collected yet.
+
+        Raises:
+            StorageError: the store cannot be read (the page says so and still renders).
+        """
+        with self._lock:
+            dt, manifest = self._latest_partition()
+            if dt is None or manifest is None:
+                return None
+            digest = str(manifest.get("files", {}).get(layout.movies_key("inference", dt), {}))
+            key = (dt, digest, model.version)
+            if self._view_key != key:
+                started = time.perf_counter()
+                self._view = self._score(model, dt, manifest)
+                self._view_key = key
+                log.info(
+                    "scored inference partition %s with model %s: %d films in %.2fs",
+                    dt, model.version, len(self._view.films), time.perf_counter() - started,
+                )
+            return self._view
