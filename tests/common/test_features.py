@@ -6,14 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.train.synthetic import synthetic_movies
+from tests.train.synthetic import fitted_synthetic, synthetic_movies
 from tmdb_mlops.errors import LeakageError
 from tmdb_mlops.features import EXPERIMENT_COLUMNS, MovieFeaturizer
 from tmdb_mlops.inputs import INPUT_COLUMNS
 from tmdb_mlops.leakage import assert_pre_release, contract_leaks
 from tmdb_mlops.schema import POST_RELEASE_COLUMNS, PRE_RELEASE_COLUMNS, TARGET
 from tmdb_train.pipeline import build_pipeline
-from tmdb_train.split import temporal_split
 
 pytestmark = pytest.mark.unit
 
@@ -24,11 +23,8 @@ def movies() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def fitted(movies: pd.DataFrame):
-    train, holdout = temporal_split(movies, fraction=0.2)
-    pipeline = build_pipeline(seed=7, params={"n_estimators": 80})
-    pipeline.fit(train, train[TARGET].to_numpy())
-    return pipeline, train, holdout
+def fitted():
+    return fitted_synthetic(700, seed=3)
 
 
 def test_input_columns_are_pre_release_only() -> None:

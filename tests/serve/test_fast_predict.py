@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.train.synthetic import synthetic_movies
+from tests.train.synthetic import fitted_synthetic, synthetic_movies
 from tmdb_mlops.schema import TARGET
 from tmdb_serve.fast_predict import FastPredictor
 from tmdb_train.pipeline import build_pipeline
-from tmdb_train.split import temporal_split
 
 pytestmark = pytest.mark.unit
 
@@ -23,11 +22,8 @@ def movies() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def fitted(movies: pd.DataFrame):
-    train, holdout = temporal_split(movies, fraction=0.2)
-    pipeline = build_pipeline(seed=7, params={"n_estimators": 80})
-    pipeline.fit(train, train[TARGET].to_numpy())
-    return pipeline, train, holdout
+def fitted():
+    return fitted_synthetic(700, seed=3)
 
 
 def test_encode_record_accepts_lists_and_joined_strings_and_missing_values(fitted) -> None:

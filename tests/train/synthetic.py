@@ -100,3 +100,19 @@ def write_history(storage: Storage, frame: pd.DataFrame, dates: list[date]) -> N
     """Spread ``frame`` over several partitions, round robin."""
     for k, dt in enumerate(dates):
         write_train_partition(storage, frame.iloc[k :: len(dates)], dt)
+
+
+def fitted_synthetic(n: int = 700, *, seed: int = 3, model_seed: int = 7, n_estimators: int = 80):
+    """A small LightGBM pipeline fitted on the temporal train side of ``n`` synthetic films.
+
+    Returns (pipeline, train, holdout). For the tests of the featurizer and of serving's
+    single-row predictor, which need the same fitted state.
+    """
+    from tmdb_mlops.schema import TARGET
+    from tmdb_train.pipeline import build_pipeline
+    from tmdb_train.split import temporal_split
+
+    train, holdout = temporal_split(synthetic_movies(n, seed=seed), fraction=0.2)
+    pipeline = build_pipeline(seed=model_seed, params={"n_estimators": n_estimators})
+    pipeline.fit(train, train[TARGET].to_numpy())
+    return pipeline, train, holdout
