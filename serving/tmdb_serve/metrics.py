@@ -72,7 +72,7 @@ class ServiceMetrics:
             ["outcome"],
             registry=self.registry,
         )
-        for outcome in ("reloaded", "refused", "error"):
+        for outcome in ("reloaded", "refused", "fallback", "error"):
             self.reloads.labels(outcome=outcome)
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._bounds = np.asarray(RATING_BUCKETS)

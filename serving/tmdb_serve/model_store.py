@@ -6,8 +6,14 @@ finish on the old model. A swap is one attribute assignment, made only after
 the candidate passed every check: the registry's sha256/HMAC verification
 (inside ``Registry.load``), the input schema, and a smoke prediction on the
 OpenAPI examples. A refused candidate is logged and counted, and the old model
-keeps serving. When the store is unreachable at start-up, the bundle in
-``LOCAL_MODEL_DIR`` is served and labelled ``source="local"`` everywhere.
+keeps serving.
+
+With nothing served yet (a new replica, a restart) a champion that cannot be
+verified does not leave the service without a model: the most recent earlier
+champion that verifies is served instead, labelled ``source="fallback"``
+everywhere (with the champion it stands in for), and every poll checks whether
+the champion was repaired or replaced. When the store is unreachable at
+start-up, the bundle in ``LOCAL_MODEL_DIR`` is served, labelled ``source="local"``.
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ class ServableModel:
 
     loaded: LoadedModel
     fast: FastPredictor = field(repr=False, compare=False)
+    #: The champion this model stands in for, when it is a fallback from the history.
+    instead_of: str | None = None
 
     @classmethod
-    def of(cls, loaded: LoadedModel) -> ServableModel:
-        return cls(loaded=loaded, fast=FastPredictor(loaded.pipeline))
+    def of(cls, loaded: LoadedModel, *, instead_of: str | None = None) -> ServableModel:
+        return cls(loaded=loaded, fast=FastPredictor(loaded.pipeline), instead_of=instead_of)
 
     @property
     def version(self) -> str:
@@ -49,7 +57,8 @@ class ServableModel:
 
     @property
     def source(self) -> str:
-        return self.loaded.source
+        """``registry``, ``local``, or ``fallback`` (an earlier champion standing in)."""
+        return "fallback" if self.instead_of is not None else self.loaded.source
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -223,7 +232,10 @@ class ModelStore:
             return self._result("unchanged", "the registry has no champion yet")
         if current is not None and current.source == "registry" and current.version == champion:
             return self._result("unchanged", f"{champion} is already served")
-        if champion == self._refused and not force:
+        # A refused champion is not downloaded again, unless an operator forces it or a
+        # fallback stands in for it: then each poll checks whether it was repaired.
+        standing_in = current is not None and current.instead_of == champion
+        if champion == self._refused and not force and not standing_in:
             return self._result("unchanged", f"{champion} was refused before")
         try:
             candidate = ServableModel.of(self._registry.load(champion))
@@ -232,17 +244,58 @@ class ModelStore:
             log.warning("cannot load champion %s: %s", champion, exc)
             return self._result("error", f"cannot load {champion}: {exc}")
         except Exception as exc:  # noqa: BLE001 - tampered or unreadable bundle
-            return self._refuse(champion, f"{type(exc).__name__}: {exc}")
+            return self._refuse_champion(champion, f"{type(exc).__name__}: {exc}")
         try:
             verify(candidate)
         except VerificationError as exc:
-            return self._refuse(champion, str(exc))
+            return self._refuse_champion(champion, str(exc))
         self._refused = None
         previous = current.version if current else None
         self._swap(candidate)
         self._metrics.reloads.labels(outcome="reloaded").inc()
         log.info("now serving model %s (was %s)", candidate.version, previous)
         return self._result("reloaded", f"loaded {candidate.version}")
+
+    def _refuse_champion(self, champion: str, reason: str) -> ReloadResult:
+        """Refuse the champion; with nothing served yet, fall back to the champion history."""
+        result = self._refuse(champion, reason)
+        if self._model is None:
+            fallback = self._fallback(champion)
+            if fallback is not None:
+                return self._result("refused", f"{result.detail}; serving {fallback} instead")
+        return result
+
+    def _fallback(self, champion: str) -> str | None:
+        """The most recent earlier champion that loads and verifies, swapped in; None if none.
+
+        Only when nothing is served (a new replica, a restart): a running server keeps
+        its model instead. The stack of earlier champions is in the pointer itself
+        (``previous``), so this reads no more than the pointer and the candidates.
+        """
+        try:
+            record = self._registry.champion_record() or {}
+        except Exception as exc:  # noqa: BLE001 - the store went away meanwhile
+            log.warning("cannot read the champion history: %s", exc)
+            return None
+        tried: set[str] = {champion}
+        for version in reversed(list(record.get("previous", []))):
+            if version in tried:
+                continue
+            tried.add(version)
+            try:
+                candidate = ServableModel.of(self._registry.load(version), instead_of=champion)
+                verify(candidate)
+            except Exception as exc:  # noqa: BLE001 - try the one before
+                log.warning("earlier champion %s is not usable either: %s", version, exc)
+                continue
+            self._swap(candidate)
+            self._metrics.reloads.labels(outcome="fallback").inc()
+            log.error(
+                "champion %s cannot be verified; serving the earlier champion %s "
+                "(source=fallback) and polling for a usable one", champion, version,
+            )
+            return version
+        return None
 
     def _refuse(self, version: str, reason: str) -> ReloadResult:
         self._refused = version

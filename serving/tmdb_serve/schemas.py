@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tmdb_mlops.inputs import EXAMPLES, MovieFeatures
 
-ModelSource = Literal["registry", "local"]
+#: registry: the champion; fallback: an earlier verified champion, served because the
+#: current one cannot be verified; local: the LOCAL_MODEL_DIR bundle (registry unreachable).
+ModelSource = Literal["registry", "fallback", "local"]
 
 
 class Prediction(BaseModel):
@@ -59,6 +61,9 @@ class ModelCard(BaseModel):
 
     version: str
     source: ModelSource
+    serving_instead_of: str | None = Field(
+        None, description="With source=fallback: the champion that could not be verified"
+    )
     created_at: str | None = None
     as_of: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -76,6 +81,7 @@ class Readiness(BaseModel):
     ready: bool
     model_version: str | None = None
     model_source: ModelSource | None = None
+    serving_instead_of: str | None = None
 
 
 class ReloadResult(BaseModel):

@@ -328,7 +328,8 @@ def test_store_unreachable_falls_back_to_local_and_keeps_it(
     _, local = registry.export(version, tmp_path / "local-model")
     client = make_client(**unreachable_store(local_model_dir=str(local), admin_token=ADMIN))
     assert client.get("/ready").json() == {
-        "ready": True, "model_version": version, "model_source": "local"
+        "ready": True, "model_version": version, "model_source": "local",
+        "serving_instead_of": None,
     }
     assert client.get("/model").json()["source"] == "local"
     prediction = client.post("/predict", json=GOOD).json()

@@ -35,7 +35,7 @@ def test_serves_the_champion_from_an_s3_server(
     )
     ready = httpx.get(f"{server.url}/ready", timeout=10).json()
     assert ready == {"ready": True, "model_version": trained_store.versions[0],
-                     "model_source": "registry"}
+                     "model_source": "registry", "serving_instead_of": None}
     found = examples(server.url)
     assert len(found) >= 3
     for body in found:

@@ -48,7 +48,7 @@ def test_an_unreachable_store_keeps_the_served_model(
                          aws_access_key_id=S3_ACCESS_KEY, aws_secret_access_key=S3_SECRET_KEY,
                          admin_token=ADMIN)
     assert client.get("/ready").json() == {"ready": True, "model_version": version,
-                                           "model_source": "registry"}
+                                           "model_source": "registry", "serving_instead_of": None}
 
     stoppable_s3.stop()
     stoppable_s3.stopped = True

@@ -15,7 +15,8 @@ def model_card(model: ModelDep) -> ModelCard:
     loaded = model.loaded
     return ModelCard(
         version=loaded.version,
-        source=loaded.source,
+        source=model.source,
+        serving_instead_of=model.instead_of,
         created_at=loaded.created_at,
         as_of=loaded.as_of,
         metrics=loaded.metrics,
@@ -50,4 +51,9 @@ async def ready(store: StoreDep) -> Readiness | JSONResponse:
     model = store.current
     if model is None:
         return JSONResponse(Readiness(ready=False).model_dump(), status_code=503)
-    return Readiness(ready=True, model_version=model.version, model_source=model.source)  # type: ignore[arg-type]
+    return Readiness(
+        ready=True,
+        model_version=model.version,
+        model_source=model.source,  # type: ignore[arg-type]
+        serving_instead_of=model.instead_of,
+    )
