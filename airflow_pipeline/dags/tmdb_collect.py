@@ -11,6 +11,7 @@ Daily collection of TMDB films into the object store, one partition per logical 
 Each task runs `tmdb-mlops collect --logical-date <date> --split ...` in the
 collector image. The date is the run's logical date (its `run_after` for a manual
 run without one), so backfills and re-runs rewrite exactly their own partition.
+All collectors on a host share one TMDB rate budget, as TMDB counts per IP address.
 
 Backfill: `airflow backfill create --dag-id tmdb_collect --from-date 2026-01-01 --to-date 2026-01-03`
 or *Trigger > Backfill* in the UI. See docs/orchestration.md.
@@ -26,10 +27,10 @@ from tmdb_dags import (
     RUN_DATE,
     catchup,
     default_args,
-    docker_kwargs,
     end_date,
     image,
     start_date,
+    tmdb_kwargs,
 )
 
 with DAG(
@@ -48,11 +49,11 @@ with DAG(
         image=image("collect"),
         command=f"collect --logical-date {RUN_DATE} --split train",
         outlets=[PROCESSED_TRAIN],
-        **docker_kwargs(),
+        **tmdb_kwargs(),
     )
     collect_inference = DockerOperator(
         task_id="collect_inference",
         image=image("collect"),
         command=f"collect --logical-date {RUN_DATE} --split inference",
-        **docker_kwargs(),
+        **tmdb_kwargs(),
     )

@@ -54,7 +54,16 @@ class Settings(BaseSettings):
     tmdb_base_url: str = "https://api.themoviedb.org/3"
     tmdb_api_key: SecretStr | None = None
     tmdb_read_access_token: SecretStr | None = None
-    tmdb_rate_limit: float = Field(40.0, gt=0, description="client-side requests per second")
+    tmdb_rate_limit: float = Field(
+        40.0, gt=0,
+        description="client-side requests per second: per process, or per host with TMDB_RATE_LIMIT_DIR",
+    )
+    tmdb_rate_limit_dir: str | None = Field(
+        None,
+        min_length=1,
+        description="a directory every collector on the host shares (a Docker volume or host directory); "
+        "set, TMDB_RATE_LIMIT is one budget for all of them, as TMDB counts per IP address",
+    )
     tmdb_concurrency: int = Field(8, ge=1, le=64)
     tmdb_timeout_seconds: float = Field(10.0, gt=0)
     tmdb_max_retries: int = Field(6, ge=0, le=20)

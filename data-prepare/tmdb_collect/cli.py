@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 #: ``--split``: one of the storage layout's splits, or all of them.
 SplitChoice = enum.StrEnum("SplitChoice", {name: name for name in (*SPLITS, ALL_SPLITS)})
 
+#: The sandbox's paging-fault modes (``sandbox.paging.PagingMode``, kept out of the import
+#: path of ``--help``; a test checks the two agree).
+PagingChoice = enum.StrEnum("PagingChoice", {m: m for m in ("off", "transient", "persistent")})
+
 
 def _logical_date(value: str) -> date:
     try:
@@ -87,6 +91,23 @@ def sandbox(
     max_page: int = typer.Option(500, "--max-page", min=1, help="TMDB refuses pages above 500."),
     retry_after: int = typer.Option(1, "--retry-after", min=0, help="Retry-After of a 429."),
     seed: int = typer.Option(0, "--seed", help="Seed of the random fault draws."),
+    page_duplicate: PagingChoice = typer.Option(
+        PagingChoice.off, "--page-duplicate",
+        help="Page N+1 starts with a repeat of page N's last film (one film missing).",
+    ),
+    page_shift: PagingChoice = typer.Option(
+        PagingChoice.off, "--page-shift",
+        help="Films tying on the sort key are re-ordered per request (films move pages).",
+    ),
+    total_drift: PagingChoice = typer.Option(
+        PagingChoice.off, "--total-drift",
+        help="Page 1 of a multi-page query reports total_results + --total-drift-by.",
+    ),
+    total_drift_by: int = typer.Option(1, "--total-drift-by"),
+    transient_requests: int = typer.Option(
+        1, "--transient-requests", min=1,
+        help="How many requests of each query and page a transient paging fault spoils.",
+    ),
     log_level: str = typer.Option("INFO", "--log-level"),
 ) -> None:
     """Serve an offline TMDB-compatible API over real films (see docs/collection.md)."""
@@ -113,6 +134,11 @@ def sandbox(
         max_page=max_page,
         retry_after=retry_after,
         seed=seed,
+        page_duplicate=page_duplicate.value,
+        page_shift=page_shift.value,
+        total_drift=total_drift.value,
+        total_drift_by=total_drift_by,
+        transient_requests=transient_requests,
     )
     app = create_app(catalogue, faults=faults, api_key=api_key or None)
     log.info("TMDB sandbox: %d films on http://%s:%d/3", len(catalogue), host, port)

@@ -94,22 +94,15 @@ def _raw_files(
     split: str,
     dt: date,
     *,
-    filters: dict[str, Any],
     pages: list[WindowPages],
     details: dict[int, dict[str, Any] | None] | None,
     genres_raw: dict[str, Any],
 ) -> dict[str, bytes]:
     prefix = layout.raw_prefix(split, dt)
     discover = [
-        {
-            "request": {
-                "path": DISCOVER_PATH,
-                "params": {**filters, **wp.window.params(), "page": number},
-            },
-            "response": body,
-        }
+        {"request": {"path": DISCOVER_PATH, "params": page.params}, "response": page.body}
         for wp in pages
-        for number, body in enumerate(wp.pages, start=1)
+        for page in wp.pages
     ]
     files = {
         f"{prefix}/genres.jsonl.gz": gzip_jsonl(
@@ -167,7 +160,7 @@ def collect_split(
             + ", ".join(f"{reason} x{n}" for reason, n in summary["by_reason"].items())
         )
     files = _raw_files(
-        split, dt, filters=filters, pages=pages, details=details, genres_raw=genres_raw
+        split, dt, pages=pages, details=details, genres_raw=genres_raw
     )
     files[layout.movies_key(split, dt)] = to_csv_bytes(processed.frame, split=split)
     manifest = {

@@ -1,11 +1,15 @@
 """The TMDB API v3 HTTP client: auth, timeouts, retries, a rate limit and a thread pool.
 
 Every request goes through one rate limiter shared by all threads (TMDB allows
-about 40 requests per second), is retried with exponential backoff and jitter
-on 429, 5xx, timeouts, connection errors and truncated JSON (a 429's
-Retry-After is honoured), and fails loudly once its retries are spent: a
-collection is either whole or not written. The credentials never appear in a
-log line or an error message; requests are described by path and parameters.
+about 40 requests per second per IP address), or, with ``TMDB_RATE_LIMIT_DIR``,
+through one budget shared by every process on the host (``rate_budget``). A
+request is retried with exponential backoff and jitter on 429, the 5xx that heal
+(500, 502, 503, 504), timeouts, connection errors and truncated JSON (a 429's
+Retry-After is honoured; without one it backs off like a 5xx), and fails loudly
+once its retries are spent: a collection is either whole or not written. Other
+5xx (501, 505, ...) say the request itself cannot be served and fail at once.
+The credentials never appear in a log line or an error message; requests are
+described by path and parameters.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from tmdb_collect.rate_budget import HostRateLimiter, Limiter, RateLimiter
 from tmdb_mlops.config import Settings
 from tmdb_mlops.errors import ConfigError, PlatformError
 
@@ -41,6 +46,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_RETRY_AFTER = 60.0  # never sleep longer than this on a server's say-so
+
+#: Server errors a retry can fix: a failing, overloaded or unreachable backend.
+#: Every other 5xx (501 Not Implemented, 505 HTTP Version Not Supported, ...) is
+#: an answer about the request itself and would come back the same every time.
+RETRIED_SERVER_ERRORS = frozenset({500, 502, 503, 504})
 
 
 class TMDBError(PlatformError):
@@ -61,37 +71,6 @@ class TransientError(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class RateLimiter:
-    """Spaces requests at most ``rate`` per second across threads, without bursts.
-
-    Each caller reserves the next free slot and sleeps until it; a smooth
-    schedule keeps a server-side per-second limit from ever seeing a burst.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = 1.0 / rate
-        self._clock = clock
-        self._sleep = sleep
-        self._next = clock()
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for this caller's slot; returns the slot's time on the limiter's clock."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)
-        return slot
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -152,6 +131,7 @@ class TMDBClient:
         language: str | None = "en-US",
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
+        rate_limit_dir: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not (api_key or read_access_token):
@@ -164,7 +144,14 @@ class TMDBClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self.language = language
-        self.limiter = RateLimiter(rate_limit)
+        self.limiter: Limiter
+        if rate_limit_dir:
+            # TMDB counts per IP: every collector on this host shares one budget.
+            parts = urlsplit(base_url)
+            key = f"{parts.hostname or 'tmdb'}_{parts.port or ''}"
+            self.limiter = HostRateLimiter(rate_limit_dir, rate=rate_limit, key=key)
+        else:
+            self.limiter = RateLimiter(rate_limit)
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
@@ -189,6 +176,7 @@ class TMDBClient:
             timeout=settings.tmdb_timeout_seconds,
             max_retries=settings.tmdb_max_retries,
             language=settings.tmdb_language or None,
+            rate_limit_dir=settings.tmdb_rate_limit_dir,
         )
 
     # -- HTTP ---------------------------------------------------------------
@@ -250,12 +238,19 @@ class TMDBClient:
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise TransientError(f"{what}: rate limited (HTTP 429)", retry_after=retry_after)
-        if status >= 500:
+        if status in RETRIED_SERVER_ERRORS:
             raise TransientError(f"{what}: server error (HTTP {status})")
+        if status >= 500:
+            raise TMDBError(f"{what}: server error (HTTP {status}: {message}), not retried")
         raise TMDBError(f"{what}: refused (HTTP {status}: {message})")
 
     def _wait(self, state: RetryCallState) -> float:
-        """Retry-After when the server sent one (plus jitter), else exponential backoff."""
+        """Retry-After when the server sent one (plus jitter), else exponential backoff.
+
+        A 429 without Retry-After (or with one that cannot be parsed) backs off
+        exponentially like a 5xx: ``backoff_initial * 2**(n-1)`` plus up to 1 s
+        of jitter, at most ``backoff_max``.
+        """
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, TransientError) and error.retry_after is not None:
             return error.retry_after + random.uniform(0, 0.25)
@@ -338,6 +333,8 @@ class TMDBClient:
             for session in self._sessions:
                 session.close()
             self._sessions.clear()
+        if isinstance(self.limiter, HostRateLimiter):
+            self.limiter.close()
 
     def __enter__(self) -> TMDBClient:
         return self

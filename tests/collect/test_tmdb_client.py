@@ -9,9 +9,9 @@ import pytest
 
 from tests.collect.conftest import SANDBOX_KEY, Sandbox, movie, start_sandbox, write_dataset
 from tests.servers import free_port
+from tmdb_collect.rate_budget import RateLimiter
 from tmdb_collect.tmdb_client import (
     AuthError,
-    RateLimiter,
     TMDBClient,
     TMDBError,
     parse_retry_after,

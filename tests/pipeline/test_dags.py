@@ -189,3 +189,26 @@ def test_no_secret_in_rendered_templates_or_serialized_dag(dagbag) -> None:
                 assert private["AWS_SECRET_ACCESS_KEY"] == SECRETS["AWS_SECRET_ACCESS_KEY"]
                 assert "ADMIN_TOKEN" not in private  # least privilege
                 assert not set(SECRETS) & set(task.environment)
+
+
+def test_collectors_share_the_hosts_tmdb_budget(dagbag, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every TMDB task mounts one budget directory and is told where it is (docs/collection.md)."""
+    from tmdb_dags import RATE_LIMIT_DIR
+
+    collect = dagbag.dags["tmdb_collect"]
+    for task in collect.tasks:
+        assert task.environment["TMDB_RATE_LIMIT_DIR"] == RATE_LIMIT_DIR
+        [mount] = task.mounts
+        assert mount["Target"] == RATE_LIMIT_DIR and mount["Type"] == "volume"
+        assert mount["Source"] == "tmdb-mlops-ratelimit"  # created by the engine on first use
+        assert mount["VolumeOptions"]["DriverConfig"]["Options"]["type"] == "tmpfs"
+        assert task.mount_tmp_dir is False
+    train = dagbag.dags["tmdb_train"].get_task("train")
+    assert not train.mounts and "TMDB_RATE_LIMIT_DIR" not in train.environment
+
+    # A host directory instead: bind-mounted, so processes outside Docker can share it.
+    bound = _dagbag(monkeypatch, PIPELINE_TMDB_RATE_LIMIT_SOURCE="/var/lib/tmdb-mlops/ratelimit")
+    for task in bound.dags["tmdb_collect"].tasks:
+        [mount] = task.mounts
+        assert mount["Type"] == "bind" and mount["Source"] == "/var/lib/tmdb-mlops/ratelimit"
+        assert mount["Target"] == RATE_LIMIT_DIR

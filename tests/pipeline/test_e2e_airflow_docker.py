@@ -288,11 +288,12 @@ def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
         assert api.get("/importErrors")["total_entries"] == 0
 
         # 4. A backfill of tmdb_collect over the three logical dates (the CLI a user runs).
-        subprocess.run(
+        created = subprocess.run(
             [str(BIN / "airflow"), "backfill", "create", "--dag-id", "tmdb_collect",
              "--from-date", DATES[0].isoformat(), "--to-date", DATES[-1].isoformat()],
-            env=airflow_env, check=True, capture_output=True, cwd=tmp_path,
+            env=airflow_env, capture_output=True, text=True, cwd=tmp_path,
         )
+        assert created.returncode == 0, created.stdout[-3000:] + created.stderr[-3000:]
         for dag_id in ("tmdb_collect", "tmdb_train"):
             api.patch(f"/dags/{dag_id}", {"is_paused": False})
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset
+from docker.types import DriverConfig, Mount
 
 from tmdb_mlops.config import Settings
 
@@ -39,7 +40,13 @@ PROCESSED_TRAIN = Asset(name="tmdb_processed_train", uri="tmdb-mlops://processed
 #: it from ``dag_run``.
 RUN_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 
+#: Where a TMDB task's container finds the host's shared TMDB budget
+#: (``TMDB_RATE_LIMIT_DIR`` inside the container).
+RATE_LIMIT_DIR = "/run/tmdb-mlops/ratelimit"
 
+#: The default source of that directory: a Docker volume the engine creates on
+#: first use, in memory (tmpfs), writable by the stages' non-root user.
+RATE_LIMIT_VOLUME = "tmdb-mlops-ratelimit"
 
 #: Settings the stage containers receive as plain environment (visible in the
 #: UI): every non-secret field of :class:`~tmdb_mlops.config.Settings`.
@@ -128,6 +135,44 @@ def docker_kwargs() -> dict[str, Any]:
         "environment": plain_environment(),
         "private_environment": private_environment(),
     }
+
+
+def rate_budget_mount() -> Mount:
+    """The host's TMDB budget directory, for every container that calls TMDB.
+
+    TMDB limits requests per IP address, so every collector on one host (both
+    splits, the dates of a backfill, any later TMDB task) must draw on one budget:
+    ``tmdb_collect.rate_budget`` keeps it in a file that all of them lock.
+    ``PIPELINE_TMDB_RATE_LIMIT_SOURCE`` names where that file lives:
+
+    * a Docker volume name (default ``tmdb-mlops-ratelimit``): created by the
+      engine on first use, so it works out of the box, also when Airflow itself
+      runs in a container; tmpfs, because the state (the next send time) only
+      matters while collectors run; one per engine, i.e. one per host, which is
+      the scope TMDB counts (Celery workers on other hosts have their own);
+    * an absolute host directory, bind-mounted: processes outside Docker (a
+      ``tmdb-mlops collect`` by hand with ``TMDB_RATE_LIMIT_DIR`` set to it) then
+      share the budget too. It must exist and be writable by uid 10001.
+    """
+    source = _env("PIPELINE_TMDB_RATE_LIMIT_SOURCE", RATE_LIMIT_VOLUME)
+    if source.startswith("/"):
+        return Mount(target=RATE_LIMIT_DIR, source=source, type="bind")
+    memory = DriverConfig("local", {"type": "tmpfs", "device": "tmpfs", "o": "size=1m,mode=0777"})
+    return Mount(target=RATE_LIMIT_DIR, source=source, type="volume", driver_config=memory)
+
+
+def tmdb_kwargs() -> dict[str, Any]:
+    """DockerOperator arguments of a task that calls TMDB: :func:`docker_kwargs` and the budget.
+
+    The budget is :func:`rate_budget_mount`, with ``TMDB_RATE_LIMIT_DIR`` pointing
+    at it inside the container. ``TMDB_RATE_LIMIT`` is then the budget of the whole host rather than of each
+    container: a collector running alone gets all of it, four in parallel a
+    quarter each, and the host never sends more than TMDB allows.
+    """
+    kwargs = docker_kwargs()
+    kwargs["mounts"] = [rate_budget_mount()]
+    kwargs["environment"] = {**kwargs["environment"], "TMDB_RATE_LIMIT_DIR": RATE_LIMIT_DIR}
+    return kwargs
 
 
 def reload_serving() -> str | None:

@@ -23,10 +23,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tmdb_collect.sandbox.catalogue import Catalogue, QueryError, parse_query
+from tmdb_collect.sandbox.paging import PagingFaults, PagingFaultsPatch, PagingFaultState
 
 TMDB_MAX_PAGE = 500
 INVALID_KEY = {
@@ -54,7 +55,7 @@ def rate_limited_body(limit: float) -> dict[str, Any]:
     }
 
 
-class Faults(BaseModel):
+class Faults(PagingFaults):
     """What the sandbox does wrong on purpose; every field can change at run time."""
 
     fail_429_rate: float = Field(0.0, ge=0, le=1)
@@ -74,7 +75,7 @@ class Faults(BaseModel):
     seed: int = 0
 
 
-class FaultsPatch(BaseModel):
+class FaultsPatch(PagingFaultsPatch):
     """A partial update of :class:`Faults` (unset fields keep their value)."""
 
     model_config = {"extra": "forbid"}
@@ -107,6 +108,7 @@ class FaultInjector:
         self._random = random.Random(faults.seed)
         self._fill_bucket()
         self.stats: Counter[str] = Counter()
+        self.paging = PagingFaultState()
 
     def _fill_bucket(self) -> None:
         """A new limit starts with a full bucket: one second's worth of requests."""
@@ -119,6 +121,7 @@ class FaultInjector:
             changes = patch.model_dump(exclude_none=True, exclude={"reset"})
             self.faults = base.model_copy(update=changes)
             Faults.model_validate(self.faults.model_dump())
+            self.paging.clear()  # transient paging faults count from this change
             if "seed" in changes or patch.reset:
                 self._random = random.Random(self.faults.seed)
             if "rate_limit" in changes or patch.reset:
@@ -208,7 +211,10 @@ def api_router(catalogue: Catalogue, injector: FaultInjector) -> APIRouter:
         except QueryError as exc:
             return _json({"errors": [str(exc)]}, 422)
         positions = catalogue.discover(query)
-        return Response(catalogue.page_json(positions, page=page), media_type="application/json")
+        body = injector.paging.page(catalogue, query, params, positions, page=page,
+                                    faults=injector.faults, seed=injector.faults.seed,
+                                    stats=injector.stats)
+        return Response(body, media_type="application/json")
 
     @router.get("/genre/movie/list")
     def genre_movie_list() -> Response:
@@ -220,13 +226,14 @@ def api_router(catalogue: Catalogue, injector: FaultInjector) -> APIRouter:
         movie_id: str,
         append_to_response: Annotated[str, Query()] = "",
     ) -> Response:
-        """One film's details; append_to_response=credits adds cast and crew."""
+        """One film's details; append_to_response=credits,release_dates adds those objects."""
         try:
             wanted = int(movie_id)
         except ValueError:
             return _json(NOT_FOUND, 404)
-        credits = "credits" in append_to_response.split(",")
-        body = catalogue.details_json(wanted, credits=credits)
+        appended = {part.strip() for part in append_to_response.split(",")}
+        body = catalogue.details_json(wanted, credits="credits" in appended,
+                                      release_dates="release_dates" in appended)
         if body is None:
             return _json(NOT_FOUND, 404)
         return Response(body, media_type="application/json")
