@@ -1,7 +1,7 @@
 """The TMDB collector: one logical date of Discover results, enriched, typed and stored.
 
-Modules, one job each: ``tmdb_client`` (HTTP, auth, retries, rate limit),
-``windows`` (which release-date windows a logical date collects), ``fetch``
+Modules, one job each: ``tmdb_client`` (HTTP, auth, retries), ``rate_budget``
+(the request rate, shared by every collector of a host), ``windows`` (which release-date windows a logical date collects), ``fetch``
 (windows -> raw responses), ``process`` (raw -> validated rows), ``collect``
 (one date end to end), ``cli`` (the typer commands) and ``sandbox`` (an offline
 server speaking the same API).
