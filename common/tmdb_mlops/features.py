@@ -15,6 +15,11 @@ The columns read are those of the raw-input contract (:mod:`tmdb_mlops.inputs`),
 all known before release. The leakage experiment may add post-release columns
 (``post_release_columns``); :mod:`tmdb_mlops.leakage` refuses such a pipeline
 wherever a model is trained for serving or loaded from a bundle.
+
+Bundles outlive the code that trained them: a featurizer pickled before writers,
+production companies and certification existed (feature set 1) unpickles with
+``feature_set_ = 1`` and keeps encoding exactly its original features, ignoring
+the columns it never knew (:meth:`MovieFeaturizer.__setstate__`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -39,16 +44,27 @@ EXPERIMENT_COLUMNS: tuple[str, ...] = tuple(c for c in POST_RELEASE_COLUMNS if c
 
 _SEQUEL = re.compile(r"\b(?:\d+|II|III|IV|V|VI|Part)\b")
 
+#: The current feature layout: 2 adds writers, production companies and certification.
+FEATURE_SET = 2
+# Parameters added with feature set 2, with their defaults: an older pickle lacks them.
+_ADDED_PARAMS: dict[str, Any] = {
+    "writers_top_k": 3,
+    "companies_top_k": 3,
+    "max_certifications": 8,
+    "min_certification_count": 20,
+}
+
 
 class MovieFeaturizer(TransformerMixin, BaseEstimator):
     """Raw processed-movie columns -> a numeric matrix (NaN where unknown).
 
-    Director and cast enter as smoothed target encodings: a name's mean rating
-    shrunk towards the global mean by ``te_smoothing`` pseudo-films. In
-    ``fit_transform`` (what Pipeline.fit calls) each row is encoded with
-    statistics from the OTHER folds only, so the booster never trains on a
-    feature computed from the row's own target; ``transform`` uses statistics
-    from all training rows, which is what the future films it predicts get.
+    Director, cast, writers and production companies enter as smoothed target
+    encodings: a name's mean rating shrunk towards the global mean by
+    ``te_smoothing`` pseudo-films. In ``fit_transform`` (what Pipeline.fit
+    calls) each row is encoded with statistics from the OTHER folds only, so the
+    booster never trains on a feature computed from the row's own target;
+    ``transform`` uses statistics from all training rows, which is what the
+    future films it predicts get. The certification is one-hot (frequent values).
 
     Args:
         min_genre_count: genres seen fewer times share the ``genre_other`` count.
@@ -58,6 +74,9 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         te_smoothing: pseudo-count of the target encodings' shrinkage.
         te_folds: folds of the out-of-fold encoding.
         cast_top_k: top-billed cast members considered.
+        writers_top_k / companies_top_k: writers and production companies considered.
+        max_certifications / min_certification_count: one-hot for frequent
+            certifications, ``cert_other`` for the rest, ``cert_missing``.
         random_state: seeds the fold assignment (deterministic training).
         post_release_columns: leaky columns to add as features. Only for the
             leakage experiment: :func:`assert_pre_release` refuses the result.
@@ -74,6 +93,10 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         te_smoothing: float = 5.0,
         te_folds: int = 5,
         cast_top_k: int = 5,
+        writers_top_k: int = 3,
+        companies_top_k: int = 3,
+        max_certifications: int = 8,
+        min_certification_count: int = 20,
         random_state: int = 42,
         post_release_columns: tuple[str, ...] = (),
     ) -> None:
@@ -85,6 +108,10 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         self.te_smoothing = te_smoothing
         self.te_folds = te_folds
         self.cast_top_k = cast_top_k
+        self.writers_top_k = writers_top_k
+        self.companies_top_k = companies_top_k
+        self.max_certifications = max_certifications
+        self.min_certification_count = min_certification_count
         self.random_state = random_state
         self.post_release_columns = post_release_columns
 
@@ -125,17 +152,37 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         name = text(record.get("director"))
         return [name] if name else []
 
+    def _writers(self, record: Mapping[str, Any]) -> list[str]:
+        return split_list(record.get("writers"))[: self.writers_top_k]
+
+    def _companies(self, record: Mapping[str, Any]) -> list[str]:
+        return split_list(record.get("production_companies"))[: self.companies_top_k]
+
+    def _name_stats(self, records: Sequence[Mapping[str, Any]], y: np.ndarray) -> NameStats:
+        """The target statistics of every name-valued input, from ``records`` only."""
+        return NameStats(
+            directors=target_stats((self._director(r) for r in records), y),
+            cast=target_stats((self._cast(r) for r in records), y),
+            writers=target_stats((self._writers(r) for r in records), y),
+            companies=target_stats((self._companies(r) for r in records), y),
+            prior=float(np.mean(y)),
+        )
+
     def _fit_state(self, records: Sequence[Mapping[str, Any]], y: np.ndarray) -> None:
         self._check_params()
         genres: Counter[str] = Counter()
         languages: Counter[str] = Counter()
         countries: Counter[str] = Counter()
+        certifications: Counter[str] = Counter()
         for record in records:
             genres.update(split_list(record.get("genres")))
             language = text(record.get("original_language"))
             if language:
                 languages[language] += 1
             countries.update(split_list(record.get("production_countries")))
+            certification = text(record.get("certification"))
+            if certification:
+                certifications[certification] += 1
         self.genres_ = frequent(genres, min_count=self.min_genre_count, max_values=1000)
         self.languages_ = frequent(
             languages, min_count=self.min_language_count, max_values=self.max_languages
@@ -143,9 +190,18 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         self.countries_ = frequent(
             countries, min_count=self.min_country_count, max_values=self.max_countries
         )
-        self.prior_ = float(np.mean(y))
-        self.director_stats_ = target_stats((self._director(r) for r in records), y)
-        self.cast_stats_ = target_stats((self._cast(r) for r in records), y)
+        self.certifications_ = frequent(
+            certifications,
+            min_count=self.min_certification_count,
+            max_values=self.max_certifications,
+        )
+        self.feature_set_ = FEATURE_SET
+        stats = self._name_stats(records, y)
+        self.prior_ = stats.prior
+        self.director_stats_ = stats.directors
+        self.cast_stats_ = stats.cast
+        self.writer_stats_ = stats.writers
+        self.company_stats_ = stats.companies
         self._index()
         self.feature_names_ = self._feature_names()
         self.n_features_out_ = len(self.feature_names_)
@@ -156,8 +212,29 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         self._genre_pos = {g: i for i, g in enumerate(self.genres_)}
         self._language_pos = {lang: i for i, lang in enumerate(self.languages_)}
         self._country_pos = {c: i for i, c in enumerate(self.countries_)}
+        self._certification_pos = {c: i for i, c in enumerate(self.certifications_)}
+        self._full_stats = NameStats(
+            directors=self.director_stats_,
+            cast=self.cast_stats_,
+            writers=self.writer_stats_,
+            companies=self.company_stats_,
+            prior=self.prior_,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # a copy: object's is the live __dict__
+        state.pop("_full_stats", None)  # derived, rebuilt by _index on unpickling
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle; a featurizer fitted before feature set 2 keeps its own layout."""
+        state = dict(state)
+        for name, default in _ADDED_PARAMS.items():
+            state.setdefault(name, default)
+        if "genres_" in state and "feature_set_" not in state:
+            # Fitted by the code of feature set 1: no writers, companies, certification.
+            state.update(feature_set_=1, certifications_=[], writer_stats_={},
+                         company_stats_={})
         super().__setstate__(state)
         if hasattr(self, "genres_"):
             self._index()
@@ -168,7 +245,7 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
-        """Fit, then encode each row with out-of-fold director/cast statistics."""
+        """Fit, then encode each row with out-of-fold statistics of every name-valued input."""
         if y is None:
             raise ValueError("MovieFeaturizer needs the target to fit its encodings")
         from sklearn.model_selection import KFold
@@ -180,13 +257,9 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         folds = KFold(n_splits=min(self.te_folds, len(records)), shuffle=True,
                       random_state=self.random_state)
         for fit_idx, enc_idx in folds.split(records):
-            fit_records = [records[i] for i in fit_idx]
-            fit_y = target[fit_idx]
-            directors = target_stats((self._director(r) for r in fit_records), fit_y)
-            cast = target_stats((self._cast(r) for r in fit_records), fit_y)
-            prior = float(np.mean(fit_y))
+            stats = self._name_stats([records[i] for i in fit_idx], target[fit_idx])
             for i in enc_idx:
-                out[i] = self._encode(records[i], directors=directors, cast=cast, prior=prior)
+                out[i] = self._encode(records[i], stats=stats)
         return out
 
     # --- encoding: the one source of feature logic ----------------------------
@@ -200,9 +273,7 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
 
     def encode_record(self, record: Mapping[str, Any]) -> list[float]:
         """One raw record (dict of processed-CSV columns) -> its feature values."""
-        return self._encode(
-            record, directors=self.director_stats_, cast=self.cast_stats_, prior=self.prior_
-        )
+        return self._encode(record, stats=self._full_stats)
 
     def _feature_names(self) -> list[str]:
         names = [f"genre_{g}" for g in self.genres_] + ["genre_other", "n_genres"]
@@ -216,16 +287,22 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         names += ["director_te", "director_log_films", "director_missing"]
         names += ["cast_te_pooled", "cast_te_mean", "cast_te_max", "cast_te_min"]
         names += ["cast_known", "cast_log_films", "n_cast"]
+        if self.feature_set_ >= 2:
+            names += ["writers_te_pooled", "writers_te_max", "writers_known",
+                      "writers_log_films", "n_writers", "writer_is_director"]
+            names += ["companies_te_pooled", "companies_te_max", "companies_te_min",
+                      "companies_known", "companies_log_films", "n_companies"]
+            names += [f"cert_{c}" for c in self.certifications_]
+            names += ["cert_other", "cert_missing"]
         names += [f"post_{c}" for c in self.post_release_columns]
         return names
 
-    def _encode(
-        self, record: Mapping[str, Any], *, directors: Stats, cast: Stats, prior: float
-    ) -> list[float]:
+    def _encode(self, record: Mapping[str, Any], *, stats: NameStats) -> list[float]:
         # One output list filled block by block, in ``_feature_names`` order. This
         # runs once per /predict, so it avoids temporary lists and repeated lookups.
         nan = math.nan
         m = self.te_smoothing
+        prior = stats.prior
         get = record.get
 
         out = [0.0] * (len(self.genres_) + 1)
@@ -275,10 +352,12 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         )
 
         director = self._director(record)
+        directors = stats.directors
         d_sum, d_n = directors.get(director[0], (0.0, 0)) if director else (0.0, 0)
         out += ((d_sum + m * prior) / (d_n + m), math.log1p(d_n), float(not director))
 
         members = self._cast(record)
+        cast = stats.cast
         known = [cast[name] for name in members if name in cast]
         if known:
             total = sum(s for s, _ in known)
@@ -296,6 +375,20 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
             out += (prior, prior, nan, nan, 0.0, 0.0)
         out.append(float(len(members)))
 
+        if self.feature_set_ >= 2:
+            writers = self._writers(record)
+            pooled, best, _, n_known, films = _pooled(writers, stats.writers, m, prior)
+            out += (pooled, best, n_known, math.log1p(films), float(len(writers)),
+                    float(bool(director) and director[0] in writers))
+            companies = self._companies(record)
+            pooled, best, worst, n_known, films = _pooled(companies, stats.companies, m, prior)
+            out += (pooled, best, worst, n_known, math.log1p(films), float(len(companies)))
+            certifications = [0.0] * (len(self.certifications_) + 2)
+            certification = text(get("certification"))
+            certifications[self._certification_pos.get(certification, -2)
+                           if certification else -1] = 1.0
+            out += certifications
+
         if self.post_release_columns:
             leaky = [number(get(c)) for c in self.post_release_columns]
             out += [math.log1p(v) if v >= 0 else nan for v in leaky]
@@ -303,6 +396,42 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_, dtype=object)
+
+
+class NameStats(NamedTuple):
+    """Target statistics of the name-valued inputs, and the mean they shrink towards."""
+
+    directors: Stats
+    cast: Stats
+    writers: Stats
+    companies: Stats
+    prior: float
+
+
+def _pooled(
+    names: list[str], stats: Stats, m: float, prior: float
+) -> tuple[float, float, float, float, int]:
+    """(pooled encoding, max, min, names known, their films) of a set of names.
+
+    The pooled encoding treats the names' films as one group: the sum of their
+    ratings plus ``m`` pseudo-films at ``prior``, over their count plus ``m``.
+    Unknown names give the prior and NaN extremes.
+    """
+    total, films, best, worst, n_known = 0.0, 0, -math.inf, math.inf, 0
+    for name in names:
+        found = stats.get(name)
+        if found is None:
+            continue
+        s, n = found
+        total += s
+        films += n
+        n_known += 1
+        encoded = (s + m * prior) / (n + m)
+        best = encoded if encoded > best else best
+        worst = encoded if encoded < worst else worst
+    if not n_known:
+        return prior, math.nan, math.nan, 0.0, 0
+    return (total + m * prior) / (films + m), best, worst, float(n_known), films
 
 
 def featurizer_of(pipeline: Any) -> MovieFeaturizer:

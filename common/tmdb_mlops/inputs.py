@@ -43,6 +43,14 @@ def _iso_date_text(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+
+#: The US certifications TMDB lists (``/certification/movie/list``), mildest first; the
+#: collector keeps the US theatrical one (``release_dates`` type 3) when it is one of these.
+US_CERTIFICATIONS: Final[tuple[str, ...]] = ("G", "PG", "PG-13", "R", "NC-17", "NR")
+Certification = Literal[US_CERTIFICATIONS]  # type: ignore[valid-type]
+#: Writers and production companies the collector keeps per film (in credit order).
+MAX_WRITERS: Final = 5
+MAX_COMPANIES: Final = 5
 YEAR_RANGE_PATTERN = r"^(187[4-9]|18[89]\d|19\d\d|20\d\d|2100)-\d\d-\d\d$"
 
 EXAMPLES: list[dict[str, Any]] = [
@@ -57,6 +65,9 @@ EXAMPLES: list[dict[str, Any]] = [
         "production_countries": ["GB", "IE"],
         "director": "Joanna Hogg",
         "cast": ["Olivia Colman", "Paul Mescal"],
+        "writers": ["Joanna Hogg"],
+        "production_companies": ["Film4 Productions", "BBC Film"],
+        "certification": "PG-13",
     },
     {
         "title": "Robo Rumble 3",
@@ -67,6 +78,8 @@ EXAMPLES: list[dict[str, Any]] = [
         "budget": 150000000,
         "production_countries": ["US"],
         "cast": ["Dwayne Johnson"],
+        "production_companies": ["Universal Pictures"],
+        "certification": "PG-13",
     },
     {
         "title": "Le Petit Jardin",
@@ -109,6 +122,17 @@ class MovieFeatures(BaseModel):
     )
     director: str | None = Field(None, min_length=1, max_length=200)
     cast: list[Name] = Field(default_factory=list, max_length=50, description="Top-billed first")
+    writers: list[Name] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Screenplay and writer credits (TMDB crew, department Writing), in credit order",
+    )
+    production_companies: list[Name] = Field(
+        default_factory=list, max_length=20, description="In TMDB's order"
+    )
+    certification: Certification | None = Field(
+        None, description="US certification (MPAA); omit when not rated yet"
+    )
 
 
 def _joined(values: list[str]) -> str | None:
@@ -135,6 +159,9 @@ def to_record(movie: MovieFeatures) -> dict[str, Any]:
         "production_countries": _joined(movie.production_countries),
         "director": movie.director,
         "cast": _joined(movie.cast),
+        "writers": _joined(movie.writers),
+        "production_companies": _joined(movie.production_companies),
+        "certification": movie.certification,
         "poster_path": None,
     }
     return record

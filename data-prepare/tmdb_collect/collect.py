@@ -21,6 +21,7 @@ from typing import Any
 
 from tmdb_collect import COLLECTOR_VERSION
 from tmdb_collect.fetch import (
+    DETAILS_APPEND,
     DISCOVER_PATH,
     GENRES_PATH,
     WindowPages,
@@ -40,7 +41,7 @@ from tmdb_mlops.storage import Storage, storage_from_settings
 
 log = logging.getLogger(__name__)
 
-SPLIT_CHOICES = (*layout.SPLITS, layout.ALL_SPLITS)
+SPLIT_CHOICES = (*layout.COLLECTION_SPLITS, layout.ALL_SPLITS)
 
 
 class CollectError(PlatformError):
@@ -116,7 +117,7 @@ def _raw_files(
                 {
                     "request": {
                         "path": f"/movie/{movie_id}",
-                        "params": {"append_to_response": "credits"},
+                        "params": {"append_to_response": DETAILS_APPEND},
                     },
                     "response": body,
                 }
@@ -203,6 +204,11 @@ def run_collect(
         raise CollectError(f"--split must be one of {', '.join(SPLIT_CHOICES)}, not {split!r}")
     started = time.monotonic()
     storage = storage or storage_from_settings(settings)
+    if split == layout.OUTCOMES:  # the predicted films' settled ratings (issue #12)
+        from tmdb_collect.outcomes import run_outcomes
+
+        return [run_outcomes(logical_date=logical_date, settings=settings, storage=storage,
+                             client=client)]
     storage.check()  # fail before spending any request on a store we cannot write
     own_client = client is None
     client = client or TMDBClient.from_settings(settings)

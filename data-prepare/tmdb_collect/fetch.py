@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 DISCOVER_PATH = "/discover/movie"
 GENRES_PATH = "/genre/movie/list"
+#: What every details request appends: the credits (director, cast, writers) and the
+#: release dates (certification). The raw log records the same value.
+DETAILS_APPEND = "credits,release_dates"
 PAGE_SIZE = 20  # TMDB's fixed Discover page size
 DEFAULT_SORT = "primary_release_date.asc"
 #: The cross-check order: titles seldom tie, so it cuts pages where release dates tie.
@@ -305,7 +308,7 @@ def fetch_details(client: TMDBClient, movie_ids: list[int]) -> dict[int, dict[st
 
     def one(movie_id: int) -> dict[str, Any] | None:
         try:
-            body = client.get(f"/movie/{movie_id}", {"append_to_response": "credits,release_dates"})
+            body = client.get(f"/movie/{movie_id}", {"append_to_response": DETAILS_APPEND})
         except MovieNotFound:
             log.warning("film %d: details not found (HTTP 404)", movie_id)
             return None

@@ -3,7 +3,11 @@
 The columns, their order and dtypes come from ``tmdb_mlops.schema`` (the
 contract with the trainer and the server); this module only fills them:
 genre ids become names through TMDB's genre list, the director is the first
-crew member whose job is "Director", the cast is the five top-billed names,
+crew member whose job is "Director", the cast is the five top-billed names, the
+writers are the Writing crew credited for the screenplay (jobs "Screenplay" and
+"Writer"), the production companies are the first names of
+``production_companies``, the certification is the US theatrical one from
+``release_dates`` (see :func:`certification_of`),
 TMDB's 0 for an unknown budget, runtime or revenue becomes empty, adult titles
 and duplicate ids are dropped, and rows that break the checks of the shared
 pandera schema (``tmdb_mlops.validation``) are rejected with a reason. The CSV
@@ -26,10 +30,14 @@ import pandera.pandas as pa
 
 from tmdb_collect.windows import Window
 from tmdb_mlops.errors import PlatformError
+from tmdb_mlops.inputs import MAX_COMPANIES, MAX_WRITERS, US_CERTIFICATIONS
 from tmdb_mlops.schema import LIST_SEPARATOR, columns_for
 from tmdb_mlops.validation import empty_to_missing, processed_schema
 
 TOP_CAST = 5
+#: Crew jobs (department Writing) that credit the screenplay: the film's writers.
+WRITER_JOBS = frozenset({"Screenplay", "Writer"})
+THEATRICAL = 3  # TMDB's release type for a theatrical release
 
 
 class ProcessingError(PlatformError):
@@ -89,6 +97,55 @@ def cast_of(details: dict[str, Any]) -> str:
     return _joined([c.get("name") for c in billed[:TOP_CAST]])
 
 
+def _first_unique(names: list[Any], limit: int) -> str:
+    """The first ``limit`` distinct non-empty names, joined (a name credited twice counts once)."""
+    kept: list[str] = []
+    for name in names:
+        cell = _text(name).replace(LIST_SEPARATOR, "/")
+        if cell and cell not in kept:
+            kept.append(cell)
+    return LIST_SEPARATOR.join(kept[:limit])
+
+
+def writers_of(details: dict[str, Any]) -> str:
+    """Screenplay and writer credits in crew order (not "Novel", "Story", ...), de-duplicated."""
+    crew = (details.get("credits") or {}).get("crew") or []
+    return _first_unique(
+        [c.get("name") for c in crew
+         if c.get("department") == "Writing" and c.get("job") in WRITER_JOBS],
+        MAX_WRITERS,
+    )
+
+
+def companies_of(details: dict[str, Any]) -> str:
+    """The production companies' names in TMDB's order."""
+    companies = details.get("production_companies") or []
+    return _first_unique([c.get("name") for c in companies if isinstance(c, dict)], MAX_COMPANIES)
+
+
+def certification_of(details: dict[str, Any]) -> str:
+    """The US certification from ``append_to_response=release_dates``; empty when none.
+
+    The theatrical release's (type 3) certification is preferred, else the first
+    non-empty US one. Only TMDB's US certifications (``US_CERTIFICATIONS``) are
+    kept; anything else (a typo, another country's scale) is treated as unknown.
+    """
+    countries = (details.get("release_dates") or {}).get("results") or []
+    dates = [
+        entry
+        for country in countries
+        if isinstance(country, dict) and country.get("iso_3166_1") == "US"
+        for entry in country.get("release_dates") or []
+        if isinstance(entry, dict) and _text(entry.get("certification"))
+    ]
+    dates.sort(key=lambda entry: entry.get("type") != THEATRICAL)  # stable: theatrical first
+    for entry in dates:
+        certification = _text(entry.get("certification")).upper()
+        if certification in US_CERTIFICATIONS:
+            return certification
+    return ""
+
+
 def build_row(
     movie: dict[str, Any],
     *,
@@ -113,6 +170,9 @@ def build_row(
         ),
         "director": director_of(details),
         "cast": cast_of(details),
+        "writers": writers_of(details),
+        "production_companies": companies_of(details),
+        "certification": certification_of(details),
         "poster_path": _text(movie.get("poster_path")),
         "vote_average": movie.get("vote_average"),
         "vote_count": movie.get("vote_count"),

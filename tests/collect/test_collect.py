@@ -71,7 +71,12 @@ def check_both_partitions(storage: Storage, sandbox: Sandbox) -> None:
     assert manifest["rejected"]["count"] == 0
     assert sandbox.api_key not in json.dumps(manifest)
     raw = storage.read_bytes(f"{layout.raw_prefix('train', D)}/details.jsonl.gz")
-    assert len(gzip.decompress(raw).splitlines()) == len(train)
+    lines = [json.loads(line) for line in gzip.decompress(raw).splitlines()]
+    assert len(lines) == len(train)
+    assert all({"credits", "release_dates"} <= set(line["response"]) for line in lines)
+    # the sandbox's films carry writers, companies and a certification where the source does
+    for column in ("writers", "production_companies", "certification"):
+        assert sum(bool(r[column]) for r in train) > len(train) / 10, column
 
 
 def test_collects_both_splits_into_the_local_store(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -229,6 +234,10 @@ def test_too_many_rejected_rows_fail_the_run(odd_sandbox: Sandbox, tmp_path: Pat
     manifest = read_manifest(open_storage(str(store)), split="train", dt=D)
     assert manifest["rows"] == 40 and manifest["rejected"]["count"] == 40
     assert len(manifest["rejected"]["rows"]) == 40
+    # a user's dataset without writers, companies or release dates gives empty cells
+    rows = csv_rows(open_storage(str(store)), "train")
+    assert {(r["writers"], r["production_companies"], r["certification"]) for r in rows} == {
+        ("", "", "")}
 
 
 def test_a_window_above_10000_films_is_collected_whole(tmp_path: Path) -> None:

@@ -93,3 +93,65 @@ def test_fitting_is_deterministic(movies: pd.DataFrame) -> None:
 def test_the_raw_input_contract_has_no_leak() -> None:
     """The invariant the featurizer module once checked at import time."""
     assert contract_leaks() == set()
+
+
+def test_writers_companies_and_certification_are_encoded(fitted) -> None:
+    pipeline, train, _ = fitted
+    featurizer = pipeline.steps[0][1]
+    names = list(featurizer.get_feature_names_out())
+    row = train.iloc[0].to_dict()
+    plain = featurizer.encode_record(row)
+    rated = featurizer.encode_record({**row, "certification": "R", "writers": row["director"]})
+    assert rated[names.index("cert_R")] == 1.0 and rated[names.index("cert_missing")] == 0.0
+    assert rated[names.index("writer_is_director")] == 1.0
+    unknown = featurizer.encode_record({**row, "certification": None, "writers": None,
+                                        "production_companies": "Nobody Films"})
+    assert unknown[names.index("cert_missing")] == 1.0
+    assert unknown[names.index("writers_known")] == 0.0 == unknown[names.index("n_writers")]
+    assert unknown[names.index("companies_known")] == 0.0
+    assert unknown[names.index("n_companies")] == 1.0
+    assert unknown[names.index("companies_te_pooled")] == pytest.approx(featurizer.prior_)
+    assert len(plain) == len(names)
+
+
+def test_writer_and_company_encodings_are_out_of_fold(movies: pd.DataFrame) -> None:
+    """As for directors: a row's training features never see its own target."""
+    solo = movies.assign(writers=[f"Only Writer {i}" for i in range(len(movies))],
+                         production_companies=[f"Only Studio {i}" for i in range(len(movies))])
+    encoded = MovieFeaturizer(random_state=1).fit_transform(solo, solo[TARGET])
+    names = list(MovieFeaturizer(random_state=1).fit(solo, solo[TARGET]).get_feature_names_out())
+    # every writer and company has one film: out of fold, none of them is known
+    assert (encoded[:, names.index("writers_known")] == 0).all()
+    assert (encoded[:, names.index("companies_known")] == 0).all()
+
+
+def test_a_pipeline_fitted_before_schema_2_still_predicts_the_same() -> None:
+    """An old bundle's featurizer ignores the columns it never knew (feature set 1)."""
+    pipeline, records, expected, feature_names = schema_1_pipeline()
+    featurizer = pipeline.steps[0][1]
+    assert featurizer.feature_set_ == 1
+    assert list(featurizer.get_feature_names_out()) == feature_names
+    np.testing.assert_array_equal(pipeline.predict(pd.DataFrame(records)), expected)
+    encoded = featurizer.transform(pd.DataFrame(records))
+    np.testing.assert_array_equal(encoded[0], featurizer.encode_record(records[0]))
+    assert encoded.shape[1] == len(feature_names)
+    assert "writers_top_k" in featurizer.get_params()  # repr and clone still work
+
+
+def schema_1_pipeline():
+    """The pipeline fitted by the schema-1 code (fixtures/), and schema-2 records to predict.
+
+    Returns (pipeline, records with the new columns filled, its recorded predictions
+    for them without those columns, its feature names).
+    """
+    import json
+    from pathlib import Path
+
+    import joblib
+
+    fixtures = Path(__file__).parent / "fixtures"
+    pipeline = joblib.load(fixtures / "pipeline_schema_v1.joblib")
+    recorded = json.loads((fixtures / "pipeline_schema_v1.json").read_text())
+    records = [{**r, "writers": "A|B", "production_companies": "Universal Pictures",
+                "certification": "R"} for r in recorded["records"]]
+    return pipeline, records, np.array(recorded["predictions"]), recorded["feature_names"]

@@ -94,3 +94,13 @@ def test_director_signal_moves_predictions_the_learned_way(fitted) -> None:
         [{**film, "director": worst}, {**film, "director": best}]
     )
     assert high > low
+
+
+def test_a_schema_1_bundle_predicts_the_same_through_the_fast_path() -> None:
+    """Bundles trained before writers/companies/certification keep serving, extra fields ignored."""
+    from tests.common.test_features import schema_1_pipeline
+
+    pipeline, records, expected, _ = schema_1_pipeline()
+    fast = FastPredictor(pipeline)
+    np.testing.assert_array_equal(fast.predict_records(records), expected)
+    np.testing.assert_array_equal(np.array([fast.predict_record(r) for r in records]), expected)

@@ -1,8 +1,8 @@
 """Synthetic-but-realistic processed train partitions for fast tests.
 
-Ratings depend on what the features can see (director and cast quality,
-genres, year, runtime, language) plus noise, so a model has something to
-learn; the post-release columns are correlated with the rating, so a test can
+Ratings depend on what the features can see (director, cast, writer and
+company quality, certification, genres, year, runtime, language) plus noise,
+so a model has something to learn; the post-release columns are correlated with the rating, so a test can
 tell whether they leaked into the features.
 """
 
@@ -27,10 +27,17 @@ LANGUAGES = {"en": 0.0, "fr": 0.3, "ja": 0.4, "es": 0.1, "de": 0.2, "xx": 0.0}
 def synthetic_movies(n: int, *, seed: int = 0, first_id: int = 1) -> pd.DataFrame:
     """``n`` films from 1980 to 2013 with the processed train columns."""
     rng = np.random.default_rng(seed)
+    # The schema-2 columns draw from their own stream: the older columns stay as they were.
+    extra = np.random.default_rng([seed, 2])
     directors = [f"Director {i}" for i in range(max(n // 8, 5))]
     director_quality = dict(zip(directors, rng.normal(0, 0.9, len(directors)), strict=True))
     actors = [f"Actor {i}" for i in range(max(n // 3, 10))]
     actor_quality = dict(zip(actors, rng.normal(0, 0.5, len(actors)), strict=True))
+    writers = [f"Writer {i}" for i in range(max(n // 6, 5))]
+    writer_quality = dict(zip(writers, extra.normal(0, 0.5, len(writers)), strict=True))
+    companies = [f"Studio {i}" for i in range(12)]
+    company_quality = dict(zip(companies, extra.normal(0, 0.3, len(companies)), strict=True))
+    certifications = {"": 0.0, "G": 0.2, "PG": 0.0, "PG-13": -0.2, "R": 0.1}
     genre_names = list(GENRES)
     rows = []
     for i in range(n):
@@ -39,6 +46,11 @@ def synthetic_movies(n: int, *, seed: int = 0, first_id: int = 1) -> pd.DataFram
         genres = list(rng.choice(genre_names, size=int(rng.integers(1, 4)), replace=False))
         director = str(rng.choice(directors))
         cast = list(rng.choice(actors, size=int(rng.integers(0, 6)), replace=False))
+        credited = list(extra.choice(writers, size=int(extra.integers(0, 3)), replace=False))
+        if extra.random() < 0.2:
+            credited.insert(0, director)  # the director wrote it too
+        studios = list(extra.choice(companies, size=int(extra.integers(0, 3)), replace=False))
+        certification = str(extra.choice(list(certifications), p=[0.5, 0.05, 0.15, 0.15, 0.15]))
         language = str(rng.choice(list(LANGUAGES), p=[0.6, 0.1, 0.08, 0.08, 0.08, 0.06]))
         runtime = float(rng.normal(105, 20)) if rng.random() > 0.05 else np.nan
         budget = float(rng.lognormal(16, 1.5)) if rng.random() > 0.6 else np.nan
@@ -46,6 +58,9 @@ def synthetic_movies(n: int, *, seed: int = 0, first_id: int = 1) -> pd.DataFram
             6.0
             + director_quality[director]
             + (np.mean([actor_quality[a] for a in cast]) if cast else 0.0)
+            + (np.mean([writer_quality.get(w, 0.0) for w in credited]) if credited else 0.0)
+            + (np.mean([company_quality[c] for c in studios]) if studios else 0.0)
+            + certifications[certification]
             + np.mean([GENRES[g] for g in genres])
             + LANGUAGES[language]
             + (0.0 if np.isnan(runtime) else (runtime - 105) / 60)
@@ -69,6 +84,9 @@ def synthetic_movies(n: int, *, seed: int = 0, first_id: int = 1) -> pd.DataFram
                                                         replace=False)),
             "director": director,
             "cast": "|".join(cast),
+            "writers": "|".join(credited),
+            "production_companies": "|".join(studios),
+            "certification": certification,
             "poster_path": f"/p{first_id + i}.jpg",
             "vote_average": rating,
             "vote_count": votes,

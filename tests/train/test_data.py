@@ -91,3 +91,51 @@ def test_invalid_partition_is_a_one_line_error(tmp_path, mutate, message):
     with pytest.raises(TrainingDataError, match=message) as info:
         load_training_data(storage, as_of=AS_OF)
     assert "\n" not in str(info.value)
+
+
+SCHEMA_2_COLUMNS = ["writers", "production_companies", "certification"]
+
+
+def _write(storage, frame, dt, manifest):
+    from tmdb_mlops.partitions import write_partition
+
+    write_partition(storage, split="train", dt=dt,
+                    files={layout.movies_key("train", dt): csv_bytes(frame)}, manifest=manifest)
+
+
+@pytest.mark.parametrize("manifest", [{"schema_version": 1}, {}])
+def test_a_schema_1_partition_is_read_with_the_new_columns_missing(tmp_path, manifest):
+    """Partitions collected before writers/companies/certification stay readable."""
+    from tmdb_mlops.schema import SCHEMA_VERSION, columns_for
+    from tmdb_mlops.storage import open_storage
+
+    storage = open_storage(str(tmp_path / "s"))
+    old = synthetic_movies(80, seed=4).drop(columns=SCHEMA_2_COLUMNS)
+    _write(storage, old, date(2014, 2, 1), manifest)
+    new = synthetic_movies(60, seed=5, first_id=1000)
+    _write(storage, new, AS_OF, {"schema_version": SCHEMA_VERSION})
+    data = load_training_data(storage, as_of=AS_OF)
+    assert list(data.frame.columns) == list(columns_for("train"))
+    assert [p["schema_version"] for p in data.partitions] == [1, SCHEMA_VERSION]
+    from_old = data.frame[data.frame["id"] < 1000]
+    assert len(from_old) == 80 and from_old[SCHEMA_2_COLUMNS].isna().all().all()
+    assert data.frame[data.frame["id"] >= 1000]["certification"].notna().any()
+
+
+@pytest.mark.parametrize(
+    ("manifest", "drop", "message"),
+    [
+        ({"schema_version": 1}, [], "schema version 1 \\(missing \\[\\], extra \\['certification'"),
+        ({"schema_version": 2}, SCHEMA_2_COLUMNS, "missing \\['certification'"),
+        ({"schema_version": 9}, [], "schema version 9; this trainer reads 1..2"),
+        ({}, ["writers"], "missing \\['writers'\\]"),
+    ],
+)
+def test_a_header_not_matching_its_schema_version_is_refused(tmp_path, manifest, drop, message):
+    from tmdb_mlops.storage import open_storage
+
+    storage = open_storage(str(tmp_path / "s"))
+    _write(storage, synthetic_movies(80).drop(columns=drop), AS_OF, manifest)
+    with pytest.raises(TrainingDataError, match=message) as info:
+        load_training_data(storage, as_of=AS_OF)
+    assert "\n" not in str(info.value)

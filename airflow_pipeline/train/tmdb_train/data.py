@@ -5,6 +5,11 @@ every file is checked against its manifest's sha256, each partition is
 validated with the one processed schema the collector wrote it with
 (``tmdb_mlops.validation``), and a film collected on several dates keeps its
 most recent row.
+
+A partition written with an older schema version (its manifest's
+``schema_version``; or, without one, a header that is exactly an older version's
+columns) is read too: the columns added since are filled as missing, which is
+what the featurizer reads for a film whose source lacked them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pandera.pandas as pa
 from tmdb_mlops import layout
 from tmdb_mlops.errors import PlatformError
 from tmdb_mlops.partitions import list_partitions, read_verified, sha256_hex
-from tmdb_mlops.schema import columns_for
+from tmdb_mlops.schema import SCHEMA_VERSION, columns_for
 from tmdb_mlops.storage import Storage
 from tmdb_mlops.validation import processed_schema, summarise
 
@@ -68,21 +73,48 @@ def read_partition(storage: Storage, dt: date) -> tuple[pd.DataFrame, dict[str, 
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""])
     except (ValueError, pd.errors.ParserError) as exc:
         raise TrainingDataError(f"{where}: not a readable CSV ({exc})") from None
-    expected = list(columns_for("train"))
-    if list(frame.columns) != expected:
-        missing = sorted(set(expected) - set(frame.columns))
-        extra = sorted(set(frame.columns) - set(expected))
-        raise TrainingDataError(
-            f"{where}: columns do not match the processed schema (missing {missing}, extra {extra})"
-        )
+    version = schema_version_of(list(frame.columns), manifest, where=where)
+    if version != SCHEMA_VERSION:
+        log.info("%s: schema version %d; the columns added since are read as missing",
+                 where, version)
+        frame = frame.reindex(columns=list(columns_for("train")))
     frame = validate(frame, where=where)
     info = {
         "dt": dt.isoformat(),
         "manifest_sha256": sha256_hex(manifest_bytes),
         "files": {key: manifest["files"][key]["sha256"]},
         "rows": len(frame),
+        "schema_version": version,
     }
     return frame, info
+
+
+def schema_version_of(header: list[str], manifest: dict[str, Any], *, where: str) -> int:
+    """The schema version a partition was written with, checked against its header.
+
+    The manifest's ``schema_version`` when it has one (the header must then be
+    exactly that version's columns); otherwise the version whose columns the
+    header is exactly.
+
+    Raises:
+        TrainingDataError: an unknown version, or a header matching no version.
+    """
+    stated = manifest.get("schema_version")
+    if stated is not None and not (isinstance(stated, int) and 1 <= stated <= SCHEMA_VERSION):
+        raise TrainingDataError(
+            f"{where}: written with schema version {stated!r}; this trainer reads 1..{SCHEMA_VERSION}"
+        )
+    candidates = [stated] if stated is not None else range(SCHEMA_VERSION, 0, -1)
+    for version in candidates:
+        if header == list(columns_for("train", version=version)):
+            return version
+    expected = list(columns_for("train", version=stated or SCHEMA_VERSION))
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
+    raise TrainingDataError(
+        f"{where}: columns do not match the processed schema"
+        f"{f' version {stated}' if stated is not None else ''} (missing {missing}, extra {extra})"
+    )
 
 
 def load_training_data(storage: Storage, *, as_of: date) -> TrainingData:

@@ -181,7 +181,7 @@ class Catalogue:
             rank = np.empty(len(names), dtype=np.int64)
             rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
             setattr(self, attr, rank)
-        self._details_cache: dict[tuple[int, bool], bytes] = {}
+        self._details_cache: dict[tuple[int, bool, bool], bytes] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -242,9 +242,18 @@ class Catalogue:
             % (page, results, total_pages, total)
         )
 
-    def details_json(self, movie_id: int, *, credits: bool) -> bytes | None:
-        """The details object of one film (with credits when asked), or None."""
-        cached = self._details_cache.get((movie_id, credits))
+    def details_json(
+        self, movie_id: int, *, credits: bool, release_dates: bool = False
+    ) -> bytes | None:
+        """The details object of one film, or None; appended objects nested as TMDB does.
+
+        ``append_to_response=credits`` adds ``credits`` (cast and crew),
+        ``release_dates`` adds ``release_dates`` (``results`` per country, each
+        with its dated, certified releases). A film whose dataset object lacks
+        one gets TMDB's empty form of it.
+        """
+        key = (movie_id, credits, release_dates)
+        cached = self._details_cache.get(key)
         if cached is not None:
             return cached
         movie = self.movies.get(movie_id)
@@ -252,10 +261,13 @@ class Catalogue:
             return None
         body = dict(movie)
         credits_obj = body.pop("credits", None) or {"cast": [], "crew": []}
+        release_dates_obj = body.pop("release_dates", None) or {"results": []}
         if credits:
             body["credits"] = {"id": movie_id, **credits_obj}
+        if release_dates:
+            body["release_dates"] = release_dates_obj
         data = _dumps(body)
-        self._details_cache[(movie_id, credits)] = data
+        self._details_cache[key] = data
         return data
 
     @staticmethod

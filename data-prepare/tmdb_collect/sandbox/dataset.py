@@ -1,4 +1,4 @@
-"""Films for the sandbox as TMDB movie-details objects (with ``credits``).
+"""Films for the sandbox as TMDB movie-details objects (with ``credits`` and ``release_dates``).
 
 The default source is the SQLite database that the PyPI package
 ``bokeh-sampledata`` ships (``bokeh_sampledata/_data/movies.db``, CC0): about
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import zlib
 from functools import cache
@@ -95,6 +96,35 @@ _COUNTRY_OVERRIDES = {
 }
 
 
+# OMDb's writer roles, "Name (screenplay)", as TMDB's Writing jobs. A name without a
+# role, or with "written by", is a "Writer"; parentheses that name no role are part
+# of the name ("Sergeĭ (Sergeĭ Vasilʹevich) Kostin").
+_WRITER_JOBS = {
+    "screenplay": "Screenplay",
+    "screenplay by": "Screenplay",
+    "written by": "Writer",
+    "writer": "Writer",
+    "story": "Story",
+    "story by": "Story",
+    "original story": "Original Story",
+    "screen story": "Screenstory",
+    "novel": "Novel",
+    "book": "Book",
+    "characters": "Characters",
+    "play": "Theatre Play",
+    "adaptation": "Adaptation",
+    "dialogue": "Dialogue",
+}
+_ROLE = re.compile(r"^(?P<name>.*?)\s*\((?P<roles>[^()]*)\)$")
+_SUFFIXES = {"Jr.", "Jr", "Sr.", "Sr", "II", "III", "IV"}
+
+# OMDb's MPAA ratings as TMDB's US certifications. M (1968), M/PG and GP (1970) were
+# renamed PG in 1972, X became NC-17 in 1990; "N/A", "UNRATED", "NOT RATED" give none.
+_CERTIFICATIONS = {"G": "G", "PG": "PG", "PG-13": "PG-13", "R": "R", "NC-17": "NC-17",
+                   "GP": "PG", "M": "PG", "M/PG": "PG", "X": "NC-17"}
+THEATRICAL = 3  # TMDB's release type for a theatrical release
+
+
 def default_db_path() -> Path:
     """Where bokeh-sampledata installed its movies database."""
     try:
@@ -112,6 +142,74 @@ def default_db_path() -> Path:
 
 def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _split_names(text: str | None) -> list[str]:
+    """Comma-separated names, commas inside parentheses kept, "Name, Jr." rejoined."""
+    parts: list[str] = []
+    depth, current = 0, []
+    for char in text or "":
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth <= 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current).strip())
+    names: list[str] = []
+    for part in filter(None, parts):
+        if part in _SUFFIXES and names:
+            names[-1] = f"{names[-1]} {part}"
+        else:
+            names.append(part)
+    return names
+
+
+def writer_credits(omdb_writer: str | None) -> list[tuple[str, str]]:
+    """OMDb's ``Writer`` as (name, TMDB job) pairs in order, each pair once.
+
+    "Jonathan Nolan (screenplay), David S. Goyer (story)" gives
+    [("Jonathan Nolan", "Screenplay"), ("David S. Goyer", "Story")].
+    """
+    credits: list[tuple[str, str]] = []
+    for part in _split_names(omdb_writer):
+        name, jobs = part, ["Writer"]
+        match = _ROLE.match(part)
+        if match:
+            roles = [r.strip().lower() for r in re.split(r"\s*(?:&|/|\band\b|;)\s*",
+                                                          match["roles"])]
+            mapped = [_WRITER_JOBS.get(role) for role in roles if role]
+            if mapped and all(mapped):
+                name, jobs = match["name"].strip(), [job for job in mapped if job]
+        for job in jobs:
+            if name and (name, job) not in credits:
+                credits.append((name, job))
+    return credits
+
+
+def company_ids(names: list[str]) -> dict[str, int]:
+    """Stable ids for production companies: positions in the sorted list of names, from 1."""
+    return {name: index for index, name in enumerate(sorted(set(names)), start=1)}
+
+
+def release_dates_of(rating: str | None, released: str | None) -> dict[str, Any]:
+    """TMDB's ``release_dates`` object: a US theatrical release carrying the certification.
+
+    The source has one release date and one (US, MPAA) rating per film; a film
+    without a rating gets no entry, as TMDB has none to show.
+    """
+    certification = _CERTIFICATIONS.get((rating or "").strip().upper())
+    if certification is None:
+        return {"results": []}
+    entry = {
+        "certification": certification,
+        "descriptors": [],
+        "iso_639_1": "",
+        "note": "",
+        "release_date": f"{released}T00:00:00.000Z" if released else "",
+        "type": THEATRICAL,
+    }
+    return {"results": [{"iso_3166_1": "US", "release_dates": [entry]}]}
 
 
 @cache
@@ -165,8 +263,28 @@ def popularity_of(vote_count: int) -> float:
     return round(vote_count / 10.0, 3)
 
 
-def movie_from_row(row: sqlite3.Row) -> dict[str, Any]:
-    """One joined omdb/tomatoes row as a TMDB movie-details object with credits."""
+def _crew_member(name: str, *, department: str, job: str, credit_id: str) -> dict[str, Any]:
+    return {
+        "adult": False,
+        "gender": 0,
+        "id": person_id(name),
+        "known_for_department": department,
+        "name": name,
+        "original_name": name,
+        "popularity": 0.0,
+        "profile_path": None,
+        "credit_id": credit_id,
+        "department": department,
+        "job": job,
+    }
+
+
+def movie_from_row(row: sqlite3.Row, *, companies: dict[str, int]) -> dict[str, Any]:
+    """One joined omdb/tomatoes row as a TMDB movie-details object with credits.
+
+    Args:
+        companies: production company name -> id (:func:`company_ids` over the source).
+    """
     rating = row["t_rating"]
     reviews = row["t_reviews"]
     # TMDB shows vote_average 0 when a film has no votes; a film without a critics'
@@ -181,7 +299,9 @@ def movie_from_row(row: sqlite3.Row) -> dict[str, Any]:
     ]
     countries = [c for c in (country(name) for name in _split(row["Country"])) if c is not None]
     directors = _split(row["Director"])
+    writers = writer_credits(row["Writer"])
     cast = _split(row["Cast"])
+    movie_id = int(row["ID"])
     runtime = row["Runtime"]
     box_office = row["t_box_office"]
     return {
@@ -199,7 +319,10 @@ def movie_from_row(row: sqlite3.Row) -> dict[str, Any]:
         "overview": "",
         "popularity": popularity_of(vote_count),
         "poster_path": None,
-        "production_companies": [],
+        "production_companies": [
+            {"id": companies[name], "logo_path": None, "name": name, "origin_country": ""}
+            for name in _split(row["t_production"])
+        ],
         "production_countries": [
             {"iso_3166_1": code, "name": name} for code, name in dict(countries).items()
         ],
@@ -232,22 +355,16 @@ def movie_from_row(row: sqlite3.Row) -> dict[str, Any]:
                 for order, name in enumerate(cast)
             ],
             "crew": [
-                {
-                    "adult": False,
-                    "gender": 0,
-                    "id": person_id(name),
-                    "known_for_department": "Directing",
-                    "name": name,
-                    "original_name": name,
-                    "popularity": 0.0,
-                    "profile_path": None,
-                    "credit_id": f"{int(row['ID']):x}d{index:x}",
-                    "department": "Directing",
-                    "job": "Director",
-                }
+                _crew_member(name, department="Directing", job="Director",
+                             credit_id=f"{movie_id:x}d{index:x}")
                 for index, name in enumerate(directors)
+            ] + [
+                _crew_member(name, department="Writing", job=job,
+                             credit_id=f"{movie_id:x}w{index:x}")
+                for index, (name, job) in enumerate(writers)
             ],
         },
+        "release_dates": release_dates_of(row["Rating"], row["Released"]),
     }
 
 
@@ -256,8 +373,9 @@ def load_bokeh_movies(path: Path | None = None) -> list[dict[str, Any]]:
     path = path or default_db_path()
     query = """
         SELECT o.ID, o.imdbID, o.Title, o.Runtime, o.Genre, o.Released, o.Director,
-               o.Cast, o.Language, o.Country,
-               t.Rating AS t_rating, t.Reviews AS t_reviews, t.BoxOffice AS t_box_office
+               o.Writer, o.Cast, o.Language, o.Country, o.Rating,
+               t.Rating AS t_rating, t.Reviews AS t_reviews, t.BoxOffice AS t_box_office,
+               t.Production AS t_production
         FROM omdb o LEFT JOIN tomatoes t ON o.ID = t.ID
         ORDER BY o.ID
     """
@@ -267,7 +385,8 @@ def load_bokeh_movies(path: Path | None = None) -> list[dict[str, Any]]:
             rows = conn.execute(query).fetchall()
     except sqlite3.Error as exc:
         raise ConfigError(f"{path}: cannot read the films database ({exc})") from None
-    return [movie_from_row(row) for row in rows]
+    companies = company_ids([name for row in rows for name in _split(row["t_production"])])
+    return [movie_from_row(row, companies=companies) for row in rows]
 
 
 def load_jsonl_movies(path: Path) -> list[dict[str, Any]]:

@@ -20,6 +20,11 @@
     if (f.director.value.trim()) req.director = f.director.value.trim();
     const cast = list(f.cast.value);
     if (cast.length) req.cast = cast;
+    const writers = list(f.writers.value);
+    if (writers.length) req.writers = writers;
+    const companies = list(f.production_companies.value);
+    if (companies.length) req.production_companies = companies;
+    if (f.certification.value.trim()) req.certification = f.certification.value.trim().toUpperCase();
     if (f.overview.value.trim()) req.overview = f.overview.value.trim();
     return req;
   }

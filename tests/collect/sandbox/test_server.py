@@ -92,6 +92,21 @@ def test_details_with_credits_and_404(sandbox: Sandbox) -> None:
         assert response.json()["status_code"] == 34 and response.json()["success"] is False
 
 
+def test_release_dates_are_appended_as_tmdb_nests_them(sandbox: Sandbox) -> None:
+    both = get(sandbox, "/movie/595", append_to_response="credits,release_dates").json()
+    (us,) = both["release_dates"]["results"]
+    assert us["iso_3166_1"] == "US" and us["release_dates"][0]["certification"] == "R"
+    assert us["release_dates"][0]["type"] == 3
+    assert {c["job"] for c in both["credits"]["crew"]} == {"Director", "Writer"}
+    assert both["production_companies"][0] == {
+        "id": both["production_companies"][0]["id"], "logo_path": None, "name": "Gaumont",
+        "origin_country": ""}
+    only = get(sandbox, "/movie/595", append_to_response="release_dates").json()
+    assert "credits" not in only and only["release_dates"] == both["release_dates"]
+    assert "release_dates" not in get(sandbox, "/movie/595",
+                                      append_to_response="credits").json()
+
+
 def test_injected_429_carries_retry_after(sandbox: Sandbox) -> None:
     sandbox.faults(next_429=1, retry_after=3)
     limited = get(sandbox, "/genre/movie/list")
