@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv demo test test-fast lint airflow bench lock images clean
+.PHONY: help venv demo test test-fast lint airflow bench lock images compose-demo clean
 
 help:
 	@echo "make demo   - collect, train and serve on this machine (no Docker, no TMDB key)"
@@ -13,11 +13,13 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make airflow- standalone Airflow with the DockerOperator DAGs"
 	@echo "make images - build the stage images (immutable tags recorded in .env)"
+	@echo "make compose-demo - the compose stack on the TMDB sandbox, to served predictions (OFFLINE=1: no registry)"
 	@echo "make bench  - the benchmark scripts under benchmarks/"
 
 # Every part's pyproject.toml: a change to any of them reinstalls.
 PROJECTS := common/pyproject.toml data-prepare/pyproject.toml airflow_pipeline/train/pyproject.toml \
-            serving/pyproject.toml airflow_pipeline/dag_helpers/pyproject.toml demo/pyproject.toml
+            serving/pyproject.toml monitoring/pyproject.toml airflow_pipeline/dag_helpers/pyproject.toml \
+            demo/pyproject.toml
 
 $(STAMP): $(PROJECTS) requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +45,10 @@ airflow: $(STAMP) images
 	scripts/airflow-standalone.sh
 
 images:
-	scripts/build-images.sh collect train serve
+	scripts/build-images.sh collect train serve monitor
+
+compose-demo:
+	scripts/compose-demo.sh
 
 bench: $(STAMP)
 	scripts/run-benchmarks.sh

@@ -2,7 +2,10 @@
 # Build the stage images with one immutable tag and record it in .env, which
 # docker-compose.yml, the DAGs (through the environment) and the tests all read.
 #
-# Usage: scripts/build-images.sh [collect] [train] [serve] [airflow]   (default: collect train serve)
+# Usage: scripts/build-images.sh [collect] [train] [serve] [monitor] [airflow] [sandbox]
+#   (default: collect train serve monitor)
+#   sandbox: the collector image plus the TMDB sandbox (compose profile sandbox).
+#   The compose stack's offline third-party images: scripts/build-offline-images.sh.
 #   env: BASE_IMAGE (default: the locally built tmdb-mlops/base:bookworm-py311, built when
 #        missing; set python:3.11-slim where a registry is reachable), ENV_FILE (default .env),
 #        FORCE=1 to rebuild an existing tag.
@@ -15,7 +18,7 @@ BASE_IMAGE="${BASE_IMAGE:-tmdb-mlops/base:bookworm-py311}"
 ENV_FILE="${ENV_FILE:-.env}"
 IMAGE_TAG="${IMAGE_TAG:-$(scripts/image-tag.sh)}"
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=(collect train serve)
+[ ${#images[@]} -gt 0 ] || images=(collect train serve monitor)
 
 if [[ "$BASE_IMAGE" == tmdb-mlops/base:* ]]; then
   BASE_IMAGE_TAG="$BASE_IMAGE" scripts/build-base-image.sh
@@ -23,8 +26,8 @@ fi
 
 check_image() {  # every image is a target of the one Dockerfile at the root
   case "$1" in
-    collect|train|serve|airflow) ;;
-    *) echo "error: unknown image $1 (collect, train, serve, airflow)" >&2; return 1 ;;
+    collect|train|serve|monitor|airflow|sandbox) ;;
+    *) echo "error: unknown image $1 (collect, train, serve, monitor, airflow, sandbox)" >&2; return 1 ;;
   esac
 }
 

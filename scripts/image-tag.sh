@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 version="$(sed -n 's/^version *= *"\([^"]*\)".*/\1/p' common/pyproject.toml | head -n1)"
 # The Dockerfile and everything it COPYs (keep in sync with it).
 paths=(Dockerfile constraints.txt .dockerignore scripts/part-requirements.py
-       common data-prepare airflow_pipeline serving)
+       common data-prepare airflow_pipeline serving monitoring)
 # What .dockerignore keeps out of every image anyway: never part of the tag.
 skip=(-e '/__pycache__/' -e '\.pyc$' -e '\.egg-info/')
 

@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 
 #: The repository's projects, by folder. Keep in sync with requirements-dev.txt.
-PROJECTS = ("common", "data-prepare", "airflow_pipeline/train", "serving",
+PROJECTS = ("common", "data-prepare", "airflow_pipeline/train", "serving", "monitoring",
             "airflow_pipeline/dag_helpers", "demo")
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]+)\])?\s*(.*)$")
 

@@ -27,6 +27,7 @@ PARTS: dict[str, tuple[tuple[Path, ...], Path | None]] = {
     "tmdb_collect": ((ROOT / "data-prepare/tmdb_collect",), ROOT / "data-prepare"),
     "tmdb_train": ((ROOT / "airflow_pipeline/train/tmdb_train",), ROOT / "airflow_pipeline/train"),
     "tmdb_serve": ((ROOT / "serving/tmdb_serve",), ROOT / "serving"),
+    "tmdb_monitor": ((ROOT / "monitoring/tmdb_monitor",), ROOT / "monitoring"),
     "tmdb_dags": (
         (ROOT / "airflow_pipeline/dag_helpers/tmdb_dags", ROOT / "airflow_pipeline/dags"),
         ROOT / "airflow_pipeline/dag_helpers",
@@ -34,7 +35,7 @@ PARTS: dict[str, tuple[tuple[Path, ...], Path | None]] = {
     "tmdb_demo": ((ROOT / "demo/tmdb_demo",), ROOT / "demo"),
 }
 PART_PACKAGES = set(PARTS)
-DISTRIBUTIONS = {"tmdb-collect", "tmdb-train", "tmdb-serve", "tmdb-dags", "tmdb-demo"}
+DISTRIBUTIONS = {"tmdb-collect", "tmdb-train", "tmdb-serve", "tmdb-dags", "tmdb-demo", "tmdb-monitor"}
 
 
 def _files(folders: tuple[Path, ...]) -> list[Path]:

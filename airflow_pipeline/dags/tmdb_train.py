@@ -5,8 +5,10 @@ Trains a candidate on every processed train partition up to the run's date,
 registers it, and promotes it to champion when it beats the current one.
 
 Scheduled on the `tmdb_processed_train` asset (updated by **tmdb_collect**'s
-`collect_train`), and runnable by hand. The date is the run's logical date, or
-its `run_after` for asset-triggered and manual runs, which have none.
+`collect_train`) or the `tmdb_retrain_requested` asset (updated by **tmdb_monitor**
+when the champion degraded or its inputs drifted), and runnable by hand. The
+date is the run's logical date, or its `run_after` for asset-triggered and manual
+runs, which have none.
 
 * `train`: `tmdb-mlops train --as-of <date>` in the trainer image; its last log
   line (the training summary) is kept as XCom.
@@ -22,6 +24,7 @@ from airflow.sdk import DAG, task
 
 from tmdb_dags import (
     PROCESSED_TRAIN,
+    RETRAIN_REQUESTED,
     RUN_DATE,
     default_args,
     docker_kwargs,
@@ -33,7 +36,7 @@ from tmdb_dags import (
 with DAG(
     dag_id="tmdb_train",
     doc_md=__doc__,
-    schedule=[PROCESSED_TRAIN],
+    schedule=(PROCESSED_TRAIN | RETRAIN_REQUESTED),
     start_date=start_date(),
     catchup=False,
     max_active_runs=1,

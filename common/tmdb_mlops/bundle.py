@@ -3,7 +3,8 @@
 ::
 
     model_bundle.joblib   {"pipeline": fitted sklearn Pipeline, "input_schema": {...},
-                           "feature_names": [...], "bundle_format": 1}
+                           "feature_names": [...], "bundle_format": 1,
+                           "loss_estimator": {...} (optional, issue #12)}
     metadata.json         version, created_at, as_of, partitions (with manifest hashes),
                           feature names, input schema, library versions, git revision,
                           training parameters, bundle_sha256, metrics_sha256,
@@ -133,11 +134,17 @@ def build_bundle(
     signing_key: SigningKey = None,
     revision: str | None = None,
     created_at: datetime | None = None,
+    loss_estimator: Any = None,
+    monitoring_reference: Mapping[str, Any] | None = None,
 ) -> BundleFiles:
     """Serialise a fitted pipeline and describe it; sign it when a key is given.
 
     ``signing_key`` is used as given (None: unsigned). ``revision`` is the source
     revision to record (``Settings.git_revision``); without one, git is asked.
+    ``loss_estimator`` (``tmdb_mlops.loss_estimate``) goes into the joblib payload
+    beside the pipeline, ``monitoring_reference`` (the training data's drift profile,
+    ``tmdb_mlops.drift``) into metadata.json; both are optional, and a bundle
+    without them loads as before (issue #12).
     """
     import joblib
 
@@ -145,16 +152,15 @@ def build_bundle(
 
     feature_names = [str(n) for n in featurizer_of(pipeline).get_feature_names_out()]
     buffer = io.BytesIO()
-    joblib.dump(
-        {
-            "bundle_format": BUNDLE_FORMAT,
-            "pipeline": pipeline,
-            "input_schema": dict(input_schema),
-            "feature_names": feature_names,
-        },
-        buffer,
-        compress=3,
-    )
+    payload: dict[str, Any] = {
+        "bundle_format": BUNDLE_FORMAT,
+        "pipeline": pipeline,
+        "input_schema": dict(input_schema),
+        "feature_names": feature_names,
+    }
+    if loss_estimator is not None:
+        payload["loss_estimator"] = loss_estimator
+    joblib.dump(payload, buffer, compress=3)
     bundle = buffer.getvalue()
     metrics_bytes = dumps_json(dict(metrics))
     metadata: dict[str, Any] = {
@@ -171,6 +177,8 @@ def build_bundle(
         "bundle_sha256": sha256_hex(bundle),
         "metrics_sha256": sha256_hex(metrics_bytes),
     }
+    if monitoring_reference is not None:
+        metadata["monitoring_reference"] = dict(monitoring_reference)
     key = _key_bytes(signing_key)
     if key is not None:
         metadata["signature"] = {"algorithm": "HMAC-SHA256", "value": _signature(metadata, key)}
@@ -252,6 +260,7 @@ def load_verified(
         source=source,
         pipeline=pipeline,
         input_schema=payload["input_schema"],
+        loss_estimator=payload.get("loss_estimator"),
     )
 
 
@@ -265,6 +274,9 @@ class LoadedModel:
     source: Source
     pipeline: Any
     input_schema: dict[str, Any]
+    #: The direct-loss-estimation regressors (``tmdb_mlops.loss_estimate``); None for a
+    #: bundle trained before issue #12.
+    loss_estimator: Any = None
 
     @property
     def feature_names(self) -> list[str]:

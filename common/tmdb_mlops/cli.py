@@ -24,7 +24,8 @@ ENTRY_POINT_GROUP = "tmdb_mlops.commands"
 
 #: The commands of the whole platform that parts provide. Only the names: which
 #: part provides one is said by that part's entry point, not here.
-PLATFORM_COMMANDS: tuple[str, ...] = ("sandbox", "collect", "train", "serve", "demo")
+PLATFORM_COMMANDS: tuple[str, ...] = ("sandbox", "collect", "train", "serve", "demo",
+                                      "predict", "monitor")
 
 app = typer.Typer(
     name="tmdb-mlops",

@@ -80,12 +80,37 @@ class Settings(BaseSettings):
     collect_inference_horizon_days: int = Field(180, ge=1)
     collect_enrich: bool = True
     collect_max_reject_fraction: float = Field(0.05, ge=0, le=1)
+    collect_outcomes_window_days: int = Field(
+        1, ge=1,
+        description="the outcomes of D are the predicted films whose rating settled "
+        "(release + COLLECT_SETTLE_DAYS) in the N days up to D: 1 fetches each film once",
+    )
 
     # Training ----------------------------------------------------------------
     train_holdout_fraction: float = Field(0.2, gt=0, lt=1)
     train_seed: int = 42
     promotion_tolerance: float = Field(0.0, ge=0, description="allowed RMSE excess over champion")
     model_signing_key: SecretStr | None = None
+
+    # Monitoring (issue #12) ----------------------------------------------------
+    monitor_psi_threshold: float = Field(
+        0.25, gt=0, description="drift: population-stability index of a number (or the prediction)"
+    )
+    monitor_share_threshold: float = Field(
+        0.15, gt=0, le=1, description="drift: largest change in the share of a category or list value"
+    )
+    monitor_missing_threshold: float = Field(
+        0.15, gt=0, le=1, description="drift: change in a column's missing rate"
+    )
+    monitor_retrain_margin: float = Field(
+        0.1, ge=0, description="retrain when realized RMSE > holdout RMSE x (1 + this)"
+    )
+    monitor_min_matured: int = Field(
+        50, ge=1, description="films with a settled rating needed before realized RMSE counts"
+    )
+    monitor_drift_retrain: bool = Field(
+        True, description="a drift statistic past its threshold also triggers training"
+    )
 
     # Serving -----------------------------------------------------------------
     local_model_dir: str | None = None

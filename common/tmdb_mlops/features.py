@@ -5,11 +5,18 @@ step is :class:`MovieFeaturizer` and pickles it into the bundle, the server
 unpickles it and never has feature code of its own. This is also why the class
 stays at ``tmdb_mlops.features.MovieFeaturizer``: bundles name it by that path.
 
-All feature logic lives in ONE place, :meth:`MovieFeaturizer._encode`, which turns
-one raw record (a dict of the processed CSV's columns) into one list of floats:
-``transform(DataFrame)`` maps it over the frame's rows, and serving's single-row
-predictor calls :meth:`MovieFeaturizer.encode_record` on request dicts, so both
-give bit-identical predictions by construction (and a test checks).
+The feature rules are written twice, on purpose, and held to one contract:
+
+* :meth:`MovieFeaturizer._encode` turns one raw record (a dict of the processed
+  CSV's columns) into one list of floats in pure Python: serving's single-row
+  predictor calls it through :meth:`MovieFeaturizer.encode_record` (~10 us);
+* :mod:`tmdb_mlops.batch_features` computes the same matrix a column at a time
+  (numpy, pandas): ``transform`` and ``fit_transform`` run it, so training,
+  ``pipeline.predict``, batch serving and batch scoring take it.
+
+``tests/common/test_batch_encoder.py`` asserts the two give bit-identical features
+and predictions (the whole holdout, hypothesis-generated and hostile records).
+A rule changed in one place and not the other fails those tests.
 
 The columns read are those of the raw-input contract (:mod:`tmdb_mlops.inputs`),
 all known before release. The leakage experiment may add post-release columns
@@ -19,7 +26,9 @@ wherever a model is trained for serving or loaded from a bundle.
 Bundles outlive the code that trained them: a featurizer pickled before writers,
 production companies and certification existed (feature set 1) unpickles with
 ``feature_set_ = 1`` and keeps encoding exactly its original features, ignoring
-the columns it never knew (:meth:`MovieFeaturizer.__setstate__`).
+the columns it never knew (:meth:`MovieFeaturizer.__setstate__`). Derived caches
+(positions, the batch encoder's statistic tables) are never pickled: they are
+rebuilt on unpickling or on first use.
 """
 
 from __future__ import annotations
@@ -27,14 +36,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from tmdb_mlops.cells import Stats, frequent, number, parse_date, split_list, target_stats, text
+from tmdb_mlops import batch_features as bf
+from tmdb_mlops.cells import Stats, frequent, number, parse_date, split_list, text
 from tmdb_mlops.errors import LeakageError
 from tmdb_mlops.inputs import INPUT_COLUMNS
 from tmdb_mlops.schema import POST_RELEASE_COLUMNS, TARGET
@@ -42,7 +52,7 @@ from tmdb_mlops.schema import POST_RELEASE_COLUMNS, TARGET
 # Leaky columns the leakage experiment may add; the target is never allowed.
 EXPERIMENT_COLUMNS: tuple[str, ...] = tuple(c for c in POST_RELEASE_COLUMNS if c != TARGET)
 
-_SEQUEL = re.compile(r"\b(?:\d+|II|III|IV|V|VI|Part)\b")
+SEQUEL_MARKER = re.compile(r"\b(?:\d+|II|III|IV|V|VI|Part)\b")
 
 #: The current feature layout: 2 adds writers, production companies and certification.
 FEATURE_SET = 2
@@ -130,21 +140,6 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
                 f"(the target {TARGET!r} is never a feature)"
             )
 
-    def _records(self, X: Any) -> list[dict[str, Any]]:
-        """Rows as dicts of the columns read, pandas missing values turned into None."""
-        if isinstance(X, list):
-            return X
-        columns = {}
-        n = len(X)
-        for column in self.input_columns:
-            if column in X.columns:
-                series = X[column].astype(object)
-                columns[column] = series.where(series.notna(), None).tolist()
-            else:
-                columns[column] = [None] * n
-        names = list(columns)
-        return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-
     def _cast(self, record: Mapping[str, Any]) -> list[str]:
         return split_list(record.get("cast"))[: self.cast_top_k]
 
@@ -158,76 +153,100 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
     def _companies(self, record: Mapping[str, Any]) -> list[str]:
         return split_list(record.get("production_companies"))[: self.companies_top_k]
 
-    def _name_stats(self, records: Sequence[Mapping[str, Any]], y: np.ndarray) -> NameStats:
-        """The target statistics of every name-valued input, from ``records`` only."""
-        return NameStats(
-            directors=target_stats((self._director(r) for r in records), y),
-            cast=target_stats((self._cast(r) for r in records), y),
-            writers=target_stats((self._writers(r) for r in records), y),
-            companies=target_stats((self._companies(r) for r in records), y),
-            prior=float(np.mean(y)),
-        )
-
-    def _fit_state(self, records: Sequence[Mapping[str, Any]], y: np.ndarray) -> None:
+    def _fit_state(self, raw: bf.RawColumns, y: np.ndarray) -> dict[str, tuple[np.ndarray, int]]:
+        """Fit every statistic from ``raw``; returns each name column's item codes and size."""
         self._check_params()
-        genres: Counter[str] = Counter()
-        languages: Counter[str] = Counter()
-        countries: Counter[str] = Counter()
-        certifications: Counter[str] = Counter()
-        for record in records:
-            genres.update(split_list(record.get("genres")))
-            language = text(record.get("original_language"))
-            if language:
-                languages[language] += 1
-            countries.update(split_list(record.get("production_countries")))
-            certification = text(record.get("certification"))
-            if certification:
-                certifications[certification] += 1
-        self.genres_ = frequent(genres, min_count=self.min_genre_count, max_values=1000)
+        genres = bf.items_of(raw["genres"])
+        countries = bf.items_of(raw["production_countries"])
+        self.genres_ = frequent(_value_counts(genres.names), min_count=self.min_genre_count,
+                                max_values=1000)
         self.languages_ = frequent(
-            languages, min_count=self.min_language_count, max_values=self.max_languages
+            Counter(filter(None, bf.texts(raw["original_language"]))),
+            min_count=self.min_language_count, max_values=self.max_languages,
         )
         self.countries_ = frequent(
-            countries, min_count=self.min_country_count, max_values=self.max_countries
+            _value_counts(countries.names), min_count=self.min_country_count,
+            max_values=self.max_countries,
         )
         self.certifications_ = frequent(
-            certifications,
-            min_count=self.min_certification_count,
-            max_values=self.max_certifications,
+            Counter(filter(None, bf.texts(raw["certification"]))),
+            min_count=self.min_certification_count, max_values=self.max_certifications,
         )
         self.feature_set_ = FEATURE_SET
-        stats = self._name_stats(records, y)
-        self.prior_ = stats.prior
-        self.director_stats_ = stats.directors
-        self.cast_stats_ = stats.cast
-        self.writer_stats_ = stats.writers
-        self.company_stats_ = stats.companies
+        self.prior_ = float(np.mean(y))
+        names = bf.NameColumns.of(self, raw)
+        raw.names = names
+        codes: dict[str, tuple[np.ndarray, int]] = {}
+        tables: dict[str, bf.StatTable] = {}
+        for key, items in names.pairs():
+            item_codes, uniques = _factorize(items.names)
+            sums, counts = bf.sum_stats(item_codes, y[items.rows], len(uniques))
+            tables[key] = bf.StatTable(uniques,
+                                       np.append(sums, 0.0), counts=np.append(counts, 0))
+            codes[key] = (item_codes, len(uniques))
+        self._tables = tables
+        self._stat_dicts = {}
         self._index()
         self.feature_names_ = self._feature_names()
         self.n_features_out_ = len(self.feature_names_)
         self.n_features_in_ = len(self.input_columns)
         self.feature_names_in_ = np.asarray(self.input_columns, dtype=object)
+        return codes
 
     def _index(self) -> None:
         self._genre_pos = {g: i for i, g in enumerate(self.genres_)}
         self._language_pos = {lang: i for i, lang in enumerate(self.languages_)}
         self._country_pos = {c: i for i, c in enumerate(self.countries_)}
         self._certification_pos = {c: i for i, c in enumerate(self.certifications_)}
-        self._full_stats = NameStats(
-            directors=self.director_stats_,
-            cast=self.cast_stats_,
-            writers=self.writer_stats_,
-            companies=self.company_stats_,
-            prior=self.prior_,
-        )
+        self._full_stats: NameStats | None = None  # built on the first encode_record
+
+    # The name statistics are held as arrays (``bf.StatTable``: what the batch encoder
+    # reads); the dicts the single-row path reads are built from them on first use, so
+    # fitting (three times per training run) never builds millions of tuples.
+    director_stats_ = property(lambda self: self._stats("directors"))
+    cast_stats_ = property(lambda self: self._stats("cast"))
+    writer_stats_ = property(lambda self: self._stats("writers"))
+    company_stats_ = property(lambda self: self._stats("companies"))
+
+    def _stats(self, key: str) -> Stats:
+        found = self._stat_dicts.get(key)
+        if found is None:
+            table = self._tables[key]
+            found = bf.stats_dict(table.names, table.sums[:-1], table.counts[:-1])
+            self._stat_dicts[key] = found
+        return found
+
+    def _stat_tables(self) -> dict[str, bf.StatTable]:
+        tables = self._tables
+        if tables is None:  # an old pickle: built from its dicts once (a race builds twice)
+            tables = {key: bf.StatTable.of(self._stat_dicts[key]) for key in _STATS_KEYS}
+            self._tables = tables
+        return tables
+
+    def _build_full_stats(self) -> NameStats:
+        stats = NameStats(directors=self.director_stats_, cast=self.cast_stats_,
+                          writers=self.writer_stats_, companies=self.company_stats_,
+                          prior=self.prior_)
+        self._full_stats = stats
+        return stats
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # a copy: object's is the live __dict__
-        state.pop("_full_stats", None)  # derived, rebuilt by _index on unpickling
+        for derived in _DERIVED:  # rebuilt on unpickling, or on first use
+            state.pop(derived, None)
+        if "genres_" in state:
+            # Names as one string and the sums and counts as arrays: joblib's pickler is
+            # pure Python, and a million (name, (sum, count)) tuples took ~9 s to write.
+            state["_packed_stats"] = {key: _pack(table)
+                                      for key, table in self._stat_tables().items()}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickle; a featurizer fitted before feature set 2 keeps its own layout."""
+        """Unpickle; a featurizer fitted before feature set 2 keeps its own layout.
+
+        Three pickle layouts load: the current one (``_packed_stats``), and the
+        dicts of earlier versions, with or without feature set 2.
+        """
         state = dict(state)
         for name, default in _ADDED_PARAMS.items():
             state.setdefault(name, default)
@@ -235,45 +254,82 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
             # Fitted by the code of feature set 1: no writers, companies, certification.
             state.update(feature_set_=1, certifications_=[], writer_stats_={},
                          company_stats_={})
+        packed = state.pop("_packed_stats", None)
+        dicts = {key: state.pop(attribute) for key, attribute in _STATS_ATTRIBUTES.items()
+                 if attribute in state}
         super().__setstate__(state)
+        self._stat_dicts = dicts
+        self._tables = None if packed is None else {key: _unpack(value)
+                                                    for key, value in packed.items()}
         if hasattr(self, "genres_"):
             self._index()
 
     def fit(self, X: Any, y: Any) -> MovieFeaturizer:
-        records = self._records(X)
-        self._fit_state(records, np.asarray(y, dtype=np.float64))
+        self._fit_state(bf.RawColumns.of(X), np.asarray(y, dtype=np.float64))
         return self
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
-        """Fit, then encode each row with out-of-fold statistics of every name-valued input."""
+        """Fit, then encode each row with out-of-fold statistics of every name-valued input.
+
+        The rows of fold k are encoded with the statistics (and the prior) of the
+        other folds' rows only: each fold's sums are a bincount over those rows, in
+        row order, exactly what ``cells.target_stats`` adds up for them.
+        """
         if y is None:
             raise ValueError("MovieFeaturizer needs the target to fit its encodings")
         from sklearn.model_selection import KFold
 
-        records = self._records(X)
+        raw = bf.RawColumns.of(X)
         target = np.asarray(y, dtype=np.float64)
-        self._fit_state(records, target)
-        out = np.empty((len(records), self.n_features_out_), dtype=np.float64)
-        folds = KFold(n_splits=min(self.te_folds, len(records)), shuffle=True,
+        codes = self._fit_state(raw, target)
+        n = raw.n
+        folds = KFold(n_splits=min(self.te_folds, n), shuffle=True,
                       random_state=self.random_state)
-        for fit_idx, enc_idx in folds.split(records):
-            stats = self._name_stats([records[i] for i in fit_idx], target[fit_idx])
-            for i in enc_idx:
-                out[i] = self._encode(records[i], stats=stats)
-        return out
+        fold_of = np.empty(n, dtype=np.int64)
+        prior = np.empty(n, dtype=np.float64)
+        fits = []
+        for k, (fit_idx, enc_idx) in enumerate(folds.split(np.zeros((n, 1)))):
+            fold_of[enc_idx] = k
+            prior[enc_idx] = float(np.mean(target[fit_idx]))
+            fits.append(k)
+        looked = {}
+        for key, items in raw.names.pairs():
+            item_codes, size = codes[key]
+            item_fold = fold_of[items.rows]
+            sums = np.empty(len(items.rows), dtype=np.float64)
+            counts = np.empty(len(items.rows), dtype=np.int64)
+            for k in fits:
+                other = item_fold != k
+                fold_sums, fold_counts = bf.sum_stats(item_codes[other],
+                                                      target[items.rows[other]], size)
+                mine = ~other
+                sums[mine] = fold_sums[item_codes[mine]]
+                counts[mine] = fold_counts[item_codes[mine]]
+            looked[key] = bf.Looked(items=items, sums=sums, counts=counts)
+        return bf.encode(self, raw, names=raw.names, looked=looked, prior=prior)
 
     # --- encoding: the one source of feature logic ----------------------------
 
     def transform(self, X: Any) -> np.ndarray:
-        records = self._records(X)
-        out = np.empty((len(records), self.n_features_out_), dtype=np.float64)
-        for i, record in enumerate(records):
-            out[i] = self.encode_record(record)
-        return out
+        """A DataFrame (or a list of records) -> the feature matrix, column-wise.
+
+        The same numbers as :meth:`encode_record` row by row (a tested contract),
+        computed by :mod:`tmdb_mlops.batch_features`.
+        """
+        raw = bf.RawColumns.of(X)
+        names = bf.NameColumns.of(self, raw)
+        tables = self._stat_tables()
+        looked = {key: bf.Looked(items, *tables[key].lookup(items.names))
+                  for key, items in names.pairs()}
+        prior = np.full(raw.n, self.prior_, dtype=np.float64)
+        return bf.encode(self, raw, names=names, looked=looked, prior=prior)
 
     def encode_record(self, record: Mapping[str, Any]) -> list[float]:
         """One raw record (dict of processed-CSV columns) -> its feature values."""
-        return self._encode(record, stats=self._full_stats)
+        stats = self._full_stats
+        if stats is None:
+            stats = self._build_full_stats()
+        return self._encode(record, stats=stats)
 
     def _feature_names(self) -> list[str]:
         names = [f"genre_{g}" for g in self.genres_] + ["genre_other", "n_genres"]
@@ -345,7 +401,7 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         out += (
             float(len(title)),
             float(len(title.split())),
-            float(bool(_SEQUEL.search(title))),
+            float(bool(SEQUEL_MARKER.search(title))),
             float(":" in title),
             float(len(overview)),
             float(len(overview.split())),
@@ -396,6 +452,43 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray(self.feature_names_, dtype=object)
+
+
+_STATS_ATTRIBUTES = {"directors": "director_stats_", "cast": "cast_stats_",
+                     "writers": "writer_stats_", "companies": "company_stats_"}
+_STATS_KEYS = tuple(_STATS_ATTRIBUTES)
+_DERIVED = ("_full_stats", "_tables", "_stat_dicts")
+_NAME_SEPARATOR = "\x00"
+
+
+def _pack(table: bf.StatTable) -> tuple[str | list[str], np.ndarray, np.ndarray]:
+    names = table.names
+    joined = _NAME_SEPARATOR.join(names)
+    packed: str | list[str] = (
+        joined if joined.count(_NAME_SEPARATOR) == max(len(names) - 1, 0) else names)
+    return packed, table.sums, table.counts
+
+
+def _unpack(packed: tuple[str | list[str], np.ndarray, np.ndarray]) -> bf.StatTable:
+    names, sums, counts = packed
+    if isinstance(names, str):
+        names = names.split(_NAME_SEPARATOR) if len(sums) > 1 else []
+    return bf.StatTable(names, sums, counts)
+
+
+def _factorize(names: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    import pandas as pd
+
+    if not len(names):
+        return np.empty(0, dtype=np.int64), []
+    codes, uniques = pd.factorize(names)
+    return codes.astype(np.int64, copy=False), uniques.tolist()
+
+
+def _value_counts(names: np.ndarray) -> Counter[str]:
+    codes, uniques = _factorize(names)
+    return Counter(dict(zip(uniques, np.bincount(codes, minlength=len(uniques)).tolist(),
+                            strict=True)))
 
 
 class NameStats(NamedTuple):

@@ -97,3 +97,52 @@ def read_verified(storage: Storage, key: str, manifest: dict[str, Any]) -> bytes
     if sha256_hex(data) != expected:
         raise IntegrityError(f"{storage.url}/{key}: sha256 does not match its manifest")
     return data
+
+
+# --- folders outside raw/ and processed/: predictions/, monitoring/ (issue #12) ---------
+
+
+def write_folder(
+    storage: Storage, *, folder: str, files: dict[str, bytes], manifest: dict[str, Any]
+) -> dict[str, Any]:
+    """The partition contract for any one folder: old manifest removed, files, manifest last.
+
+    Used for ``predictions/dt=D/model=V/`` and ``monitoring/dt=D/``: a reader
+    sees the folder only once its manifest exists, and the manifest lists the
+    sha256 of every file. Files of an earlier write that are not rewritten are
+    removed; nothing outside the folder is touched.
+
+    Returns:
+        The manifest as written.
+    """
+    prefix = folder.rstrip("/") + "/"
+    for key in files:
+        if not key.startswith(prefix) or "/" in key[len(prefix):]:
+            raise ValueError(f"{key} is outside folder {folder}")
+    manifest_key = prefix + layout.MANIFEST_FILE
+    storage.delete(manifest_key)
+    for stale in storage.list(folder.rstrip("/")):
+        if stale not in files and stale != manifest_key and "/" not in stale[len(prefix):]:
+            storage.delete(stale)
+    for key, data in files.items():
+        storage.write_bytes(key, data)
+    full = {
+        **manifest,
+        "files": {key: {"sha256": sha256_hex(data), "bytes": len(data)} for key, data in files.items()},
+    }
+    storage.write_bytes(manifest_key, dumps_json(full))
+    return full
+
+
+def read_folder_manifest(storage: Storage, folder: str) -> dict[str, Any] | None:
+    """A folder's manifest, or None when the folder does not exist for readers."""
+    key = folder.rstrip("/") + "/" + layout.MANIFEST_FILE
+    if not storage.exists(key):
+        return None
+    return json.loads(storage.read_bytes(key))
+
+
+def list_folders(storage: Storage, prefix: str) -> list[str]:
+    """Every folder under ``prefix`` that has a manifest (complete), sorted."""
+    suffix = "/" + layout.MANIFEST_FILE
+    return sorted(key[: -len(suffix)] for key in storage.list(prefix) if key.endswith(suffix))

@@ -16,13 +16,13 @@ from pathlib import Path
 import typer
 
 from tmdb_mlops.errors import ConfigError, PlatformError
-from tmdb_mlops.layout import ALL_SPLITS, SPLITS
+from tmdb_mlops.layout import ALL_SPLITS, COLLECTION_SPLITS
 
 log = logging.getLogger(__name__)
 
 
 #: ``--split``: one of the storage layout's splits, or all of them.
-SplitChoice = enum.StrEnum("SplitChoice", {name: name for name in (*SPLITS, ALL_SPLITS)})
+SplitChoice = enum.StrEnum("SplitChoice", {name: name for name in (*COLLECTION_SPLITS, ALL_SPLITS)})
 
 #: The sandbox's paging-fault modes (``sandbox.paging.PagingMode``, kept out of the import
 #: path of ``--help``; a test checks the two agree).
@@ -41,7 +41,8 @@ def collect(
         ..., "--logical-date", help="The run's logical date D (YYYY-MM-DD), never the wall clock."
     ),
     split: SplitChoice = typer.Option(
-        SplitChoice(ALL_SPLITS), "--split", help="train, inference, or all (both)."
+        SplitChoice(ALL_SPLITS), "--split",
+        help="train, inference, all (both), or outcomes (the settled ratings of predicted films).",
     ),
 ) -> None:
     """Collect one logical date from TMDB into the store (settings from the environment)."""

@@ -3,7 +3,8 @@
 It drives the same commands a user or Airflow runs, as child processes, so the
 demo exercises exactly the production path: start the sandbox, collect a
 backfill of logical dates (skipping partitions that already exist), train and
-promote, then serve and print the URLs. What it reports comes from what the
+promote, move on in sandbox time until the first predictions mature and
+monitor them (``tmdb_demo.monitoring``), then serve and print the URLs. What it reports comes from what the
 stages write for the next stage (the partitions' manifests, the training
 report JSON), never from their log lines.
 
@@ -157,6 +158,7 @@ def run_demo(
     from tmdb_mlops.config import load_settings
     from tmdb_mlops.layout import SPLITS
     from tmdb_mlops.partitions import list_partitions, read_manifest
+    from tmdb_mlops.registry import Registry
     from tmdb_mlops.storage import storage_from_settings
 
     started = time.monotonic()
@@ -218,8 +220,19 @@ def run_demo(
         echo(f"  {'promoted to champion' if decision['promoted'] else 'NOT promoted'}: "
              f"{decision['reason']}", started)
 
+        from tmdb_demo.monitoring import describe, run_monitoring
+
+        champion = Registry(store, signing_key=None).champion()
+        if champion is None:
+            raise DemoError("no champion after training")
+        monitoring = run_monitoring(cli=cli, env=env, store=store, end=end, champion=champion,
+                                    run=_run, say=lambda line: echo(line, started))
+        for line in describe(monitoring):
+            echo(line, started)
+
         urls = {
             "results": f"http://127.0.0.1:{port}/results",
+            "monitoring": f"http://127.0.0.1:{port}/monitoring",
             "docs": f"http://127.0.0.1:{port}/docs",
         }
         if not serve:
@@ -230,7 +243,8 @@ def run_demo(
         )
         _wait_http(f"http://127.0.0.1:{port}/ready", timeout=120, proc=server, what="the server")
         echo("ready", started)
-        typer.secho(f"\n  Results: {urls['results']}\n  API docs: {urls['docs']}\n", bold=True)
+        typer.secho(f"\n  Results: {urls['results']}\n  Monitoring: {urls['monitoring']}\n"
+                    f"  API docs: {urls['docs']}\n", bold=True)
         typer.echo("Press Ctrl-C to stop.")
         while server.poll() is None:
             time.sleep(1)

@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request, status
 from tmdb_mlops.config import Settings
 from tmdb_serve.metrics import ServiceMetrics
 from tmdb_serve.model_store import ModelStore, ServableModel
+from tmdb_serve.monitoring import MonitoringService
 from tmdb_serve.results import ResultsService
 
 NO_MODEL = (
@@ -34,6 +35,10 @@ async def get_store(request: Request) -> ModelStore:
 
 async def get_results(request: Request) -> ResultsService:
     return request.app.state.results
+
+
+async def get_monitoring(request: Request) -> MonitoringService:
+    return request.app.state.monitoring
 
 
 class Predictor(NamedTuple):
@@ -65,3 +70,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ModelStore, Depends(get_store)]
 ModelDep = Annotated[ServableModel, Depends(get_model)]
 ResultsDep = Annotated[ResultsService, Depends(get_results)]
+MonitoringDep = Annotated[MonitoringService, Depends(get_monitoring)]

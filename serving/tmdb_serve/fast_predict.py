@@ -1,10 +1,12 @@
-"""Serving's single-row predictor: ``pipeline.predict`` for a few dicts, without pandas.
+"""Serving's predictor: ``pipeline.predict`` for request dicts, without sklearn's overhead.
 
 A one-row DataFrame transform costs milliseconds; the featurizer's
 ``encode_record`` and LightGBM's single-row C entry point cost tens of
-microseconds. :class:`FastPredictor` reuses the pipeline's own fitted objects,
-so there is no second copy of any feature rule, and a test checks that it gives
-the same numbers as ``pipeline.predict``.
+microseconds. A batch goes through the featurizer's column-wise encoder
+(``transform`` on the records: no DataFrame) and one ``Booster.predict``.
+:class:`FastPredictor` reuses the pipeline's own fitted objects, so there is no
+copy of any feature rule here, and tests check that it gives the same numbers as
+``pipeline.predict``.
 """
 
 from __future__ import annotations
@@ -115,19 +117,28 @@ class _SingleRowBooster:
                 self._free(config)
 
 
+#: From this many records a batch is encoded column-wise (``featurizer.transform``);
+#: below it row by row. Measured on the sandbox model: the column-wise encoder has
+#: ~0.7 ms of fixed cost and ~4 us a row, the row encoder ~10 us a row, so they
+#: cross near 100 rows (1,000 rows: 4 ms against 10 ms).
+COLUMNWISE_FROM = 100
+
+
 class FastPredictor:
-    """pipeline.predict for a few dicts, without pandas.
+    """pipeline.predict for request dicts, without pandas' DataFrame or sklearn's checks.
 
     Built from a fitted pipeline, it reuses the pipeline's own fitted objects
-    (the featurizer's ``encode_record`` and the LightGBM booster), so there is
-    no second copy of any feature rule: it only skips the DataFrame round trip
-    and sklearn's input validation. One row goes through LightGBM's single-row
-    C entry point; several rows through one ``Booster.predict`` call.
+    (the featurizer's ``encode_record`` and ``transform``, the LightGBM booster),
+    so there is no second copy of any feature rule: it only skips the DataFrame
+    round trip and sklearn's input validation. One row goes through LightGBM's
+    single-row C entry point; several rows through one ``Booster.predict`` call,
+    encoded row by row up to ``COLUMNWISE_FROM`` rows and column-wise from there.
     """
 
     def __init__(self, pipeline: Any) -> None:
         featurizer = featurizer_of(pipeline)
         self._encode = featurizer.encode_record
+        self._encode_many = featurizer.transform
         self._middle = [step for _, step in pipeline.steps[1:-1]]
         final = pipeline.steps[-1][1]
         booster = getattr(final, "booster_", None)
@@ -151,7 +162,10 @@ class FastPredictor:
             return np.empty(0, dtype=np.float64)
         if len(records) == 1 and self._single is not None:
             return np.array([self.predict_record(records[0])])
-        X = np.array([self._encode(record) for record in records], dtype=np.float64)
+        if len(records) >= COLUMNWISE_FROM:
+            X = self._encode_many(records if isinstance(records, list) else list(records))
+        else:
+            X = np.array([self._encode(record) for record in records], dtype=np.float64)
         if self._booster is not None:
             # One thread: OpenMP start-up dominates a small batch (measured ~10x).
             return self._booster.predict(X, num_threads=1)

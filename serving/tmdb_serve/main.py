@@ -27,8 +27,9 @@ from tmdb_mlops.storage import Storage, storage_from_settings
 from tmdb_serve.metrics import MetricsMiddleware, ServiceMetrics
 from tmdb_serve.middleware import BodySizeLimitMiddleware
 from tmdb_serve.model_store import ModelStore
+from tmdb_serve.monitoring import MonitoringService
 from tmdb_serve.results import ResultsService
-from tmdb_serve.routers import admin, model, pages, predict
+from tmdb_serve.routers import admin, model, monitoring, pages, predict
 from tmdb_serve.scoring import PartitionScorer
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def create_app(
         registry=registry,
         refresh_seconds=refresh_seconds,
     )
+    monitoring_service = MonitoringService(storage=storage, refresh_seconds=refresh_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,11 +141,13 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.results = results
+    app.state.monitoring = monitoring_service
 
     app.include_router(predict.router)
     app.include_router(model.router)
     app.include_router(admin.router)
     app.include_router(pages.router)
+    app.include_router(monitoring.router)
     _hot_routes_first(app)
     app.mount(
         "/static",
@@ -153,7 +157,8 @@ def create_app(
 
     @app.get("/metrics", tags=["model"], response_class=Response)
     def prometheus_metrics() -> Response:
-        """Prometheus metrics: requests, latency, predictions, model version, reloads."""
+        """Prometheus metrics: requests, latency, predictions, model version, reloads, monitoring."""
+        monitoring_service.update_gauges(metrics)
         return Response(metrics.render(), media_type=metrics.content_type)
 
     @app.get("/", include_in_schema=False)

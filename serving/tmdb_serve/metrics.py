@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from datetime import time as time_of_day
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from tmdb_mlops.monitor_report import MonitoringReport
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 RATING_BUCKETS = tuple(x / 2 for x in range(1, 21))  # 0.5 .. 10.0
@@ -74,6 +78,46 @@ class ServiceMetrics:
         )
         for outcome in ("reloaded", "refused", "fallback", "error"):
             self.reloads.labels(outcome=outcome)
+        # The latest monitoring report (issue #12), set by MonitoringService.update_gauges.
+        self.realized_rmse = Gauge(
+            "tmdb_monitor_realized_rmse",
+            "Realized RMSE of each model version on its matured predictions (latest report).",
+            ["version"],
+            registry=self.registry,
+        )
+        self.holdout_rmse = Gauge(
+            "tmdb_monitor_holdout_rmse",
+            "Holdout RMSE of each model version with predictions (its metrics.json).",
+            ["version"],
+            registry=self.registry,
+        )
+        self.drift_largest = Gauge(
+            "tmdb_monitor_drift_largest",
+            "The largest drift statistic of the newest inference partition compared.",
+            ["column", "statistic", "dt"],
+            registry=self.registry,
+        )
+        self.drift_largest_ratio = Gauge(
+            "tmdb_monitor_drift_largest_ratio",
+            "That statistic over its threshold (above 1: drift).",
+            registry=self.registry,
+        )
+        self.estimated_rmse = Gauge(
+            "tmdb_monitor_estimated_rmse",
+            "Estimated RMSE (direct loss estimation) of the newest predictions partition.",
+            ["dt", "version"],
+            registry=self.registry,
+        )
+        self.retrain_requested = Gauge(
+            "tmdb_monitor_retrain_requested",
+            "1 when the latest report asks for retraining, else 0.",
+            registry=self.registry,
+        )
+        self.report_date = Gauge(
+            "tmdb_monitor_report_logical_date_seconds",
+            "Logical date of the latest monitoring report (Unix time; 0 without one).",
+            registry=self.registry,
+        )
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._bounds = np.asarray(RATING_BUCKETS)
         self._bound_list = [*RATING_BUCKETS, float("inf")]
@@ -120,6 +164,32 @@ class ServiceMetrics:
         self.model_info.clear()
         if version is not None:
             self.model_info.labels(version=version, source=source or "unknown").set(1)
+
+    def set_monitoring(self, report: MonitoringReport | None) -> None:
+        """The gauges of the latest monitoring report (cleared when there is none)."""
+        for gauge in (self.realized_rmse, self.holdout_rmse, self.drift_largest, self.estimated_rmse):
+            gauge.clear()
+        self.retrain_requested.set(0)
+        self.drift_largest_ratio.set(0)
+        self.report_date.set(0)
+        if report is None:
+            return
+        self.report_date.set(datetime.combine(report.date, time_of_day(0), tzinfo=UTC).timestamp())
+        self.retrain_requested.set(1 if report.trigger.retrain else 0)
+        for quality in report.versions:
+            if quality.realized is not None and quality.realized.rmse is not None:
+                self.realized_rmse.labels(version=quality.version).set(quality.realized.rmse)
+            if quality.holdout_rmse is not None:
+                self.holdout_rmse.labels(version=quality.version).set(quality.holdout_rmse)
+        largest = report.drift.largest
+        if largest is not None:
+            self.drift_largest.labels(column=largest.column, statistic=largest.statistic,
+                                      dt=largest.dt).set(largest.value)
+            self.drift_largest_ratio.set(largest.value / largest.threshold)
+        estimated = [p for p in report.partitions if p.estimated_rmse is not None]
+        if estimated:
+            newest = max(estimated, key=lambda p: (p.dt, p.version == report.champion, p.version))
+            self.estimated_rmse.labels(dt=newest.dt, version=newest.version).set(newest.estimated_rmse)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

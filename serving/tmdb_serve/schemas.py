@@ -54,6 +54,14 @@ class BatchResponse(BaseModel):
     model_source: ModelSource
 
 
+#: The pages and documents about the serving model, linked from /model.
+MODEL_CARD_LINKS: dict[str, str] = {
+    "results": "/results",
+    "monitoring": "/monitoring",
+    "monitoring_json": "/monitoring.json",
+}
+
+
 class ModelCard(BaseModel):
     """The serving model: identity, provenance, quality against baselines, input schema."""
 
@@ -69,6 +77,10 @@ class ModelCard(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     input_schema: dict[str, Any] = Field(default_factory=dict)
     feature_names: list[str] = Field(default_factory=list)
+    links: dict[str, str] = Field(
+        default_factory=lambda: dict(MODEL_CARD_LINKS),
+        description="Where to see the model at work: its predictions and their monitoring",
+    )
 
 
 class Health(BaseModel):

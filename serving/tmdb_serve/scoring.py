@@ -5,6 +5,12 @@ period, read through its manifest (sha256-checked), scored in one
 ``predict_frame`` call and cached, so a page view costs a lookup, not a model
 run. Posters are URLs built from the partition's ``poster_path``; nothing here
 calls the TMDB API.
+
+One source of predictions (issue #12): when ``tmdb-mlops predict`` has written
+``predictions/dt=D/model=V/`` for this partition's exact content (its manifest
+names the partition's sha256) and the served version, the page shows those
+stored predictions, the ones the monitor scores later; it scores the partition
+itself only when they do not exist.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from tmdb_mlops import layout
+from tmdb_mlops import layout, predictions
 from tmdb_mlops.partitions import list_partitions, read_manifest, read_verified
 from tmdb_mlops.schema import LIST_SEPARATOR, columns_for
 from tmdb_mlops.storage import Storage
@@ -59,6 +65,8 @@ class PartitionView:
     histogram: Markup
     genres: list[str]
     months: list[str]
+    #: Where the predictions come from: the stored predictions file, or this server.
+    source: str = "scored by the server"
 
 
 def _text(value: Any) -> str:
@@ -81,6 +89,7 @@ class PartitionScorer:
         self._view: PartitionView | None = None
         self._view_key: tuple[date, str, str] | None = None
         self._latest: tuple[float, date | None, dict | None] = (0.0, None, None)
+        self._stored: dict[tuple[date, str], tuple[float, dict | None]] = {}
 
     def _latest_partition(self) -> tuple[date | None, dict | None]:
         """The newest complete inference partition, looked up at most every refresh period."""
@@ -95,13 +104,45 @@ class PartitionScorer:
         self._latest = (time.monotonic(), dt, manifest)
         return dt, manifest
 
+    def _stored_manifest(self, dt: date, version: str) -> dict | None:
+        """The predictions manifest of (dt, version), looked up at most every refresh period."""
+        checked = self._stored.get((dt, version))
+        if checked is not None and time.monotonic() - checked[0] < self._refresh:
+            return checked[1]
+        manifest = predictions.read_manifest(self._storage, dt, version)
+        self._stored = {(dt, version): (time.monotonic(), manifest)}
+        return manifest
+
+    def _stored_values(
+        self, frame: pd.DataFrame, dt: date, version: str, manifest: dict
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The stored predictions of these rows, when they were made on exactly this partition."""
+        stored = self._stored_manifest(dt, version)
+        movies = manifest.get("files", {}).get(layout.movies_key("inference", dt), {}).get("sha256")
+        if stored is None or stored.get("source", {}).get("movies_sha256") != movies:
+            return None
+        rows = predictions.read_predictions(self._storage, dt, version, stored)
+        if rows is None:
+            return None
+        by_id = rows.set_index("id")
+        if not set(frame["id"].tolist()) <= set(by_id.index.tolist()):
+            return None
+        chosen = by_id.loc[frame["id"].to_numpy()]
+        return chosen["prediction"].to_numpy(dtype=float), chosen["clamped"].to_numpy() == 1
+
     def _poster(self, path: str) -> str | None:
         return f"{self._poster_base}/{path.lstrip('/')}" if path else None
 
     def _score(self, model: ServableModel, dt: date, manifest: dict) -> PartitionView:
         data = read_verified(self._storage, layout.movies_key("inference", dt), manifest)
         frame = pd.read_csv(io.BytesIO(data), dtype=columns_for("inference"))
-        values, clamped = clamp(model.predict_frame(frame) if len(frame) else np.empty(0))
+        stored = self._stored_values(frame, dt, model.version, manifest)
+        if stored is not None:
+            values, clamped = stored
+            source = f"stored: {layout.predictions_prefix(dt, model.version)}/"
+        else:
+            values, clamped = clamp(model.predict_frame(frame) if len(frame) else np.empty(0))
+            source = "scored by the server (no stored predictions for this partition and version)"
         films = []
         for (_, row), value, flag in zip(frame.iterrows(), values, clamped, strict=True):
             runtime = row["runtime"]
@@ -123,6 +164,7 @@ class PartitionScorer:
             histogram=charts.histogram(values, title=f"Predicted ratings, {len(films)} films"),
             genres=sorted({g for film in films for g in film.genres}),
             months=sorted({film.release_date[:7] for film in films if film.release_date}),
+            source=source,
         )
 
     def view(self, model: ServableModel) -> PartitionView | None:
@@ -138,7 +180,8 @@ class PartitionScorer:
             if dt is None or manifest is None:
                 return None
             digest = str(manifest.get("files", {}).get(layout.movies_key("inference", dt), {}))
-            key = (dt, digest, model.version)
+            stored = self._stored_manifest(dt, model.version)
+            key = (dt, digest + str((stored or {}).get("files")), model.version)
             if self._view_key != key:
                 started = time.perf_counter()
                 self._view = self._score(model, dt, manifest)

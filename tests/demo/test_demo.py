@@ -68,6 +68,17 @@ def test_demo_serves_predictions_and_stops_cleanly(tmp_path: Path) -> None:
         assert response.status == 200
         assert re.search(r"\b\d\.\d\b", page), "the results page shows no predicted rating"
         assert "Model" in page
+        assert "Predictions</dt><dd id=\"predictions-source\">stored:" in page  # predict's files
+
+        # The demo moved on in sandbox time until the first predictions matured.
+        assert re.search(r"monitor \d{4}-\d\d-\d\d: realized RMSE \d\.\d+ on \d+ matured films",
+                         output)
+        with urllib.request.urlopen(url.replace("/results", "/monitoring"), timeout=30) as response:
+            monitoring = response.read().decode()
+        assert re.search(r'id="realized-rmse">\d\.\d{3}<', monitoring), "no realized RMSE"
+        assert re.search(r'id="holdout-rmse">\d\.\d{3}<', monitoring), "no holdout RMSE"
+        assert 'id="drift-table"' in monitoring
+        assert re.search(r'<tr class="pending">.*?class="estimated">\d\.\d{3}<', monitoring, re.S)
 
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=60)

@@ -2,10 +2,11 @@
 started by Debian's docker-compose from our own image, healthy by its compose
 healthcheck, on a loopback-only port.
 
-The rest of the stack needs Postgres, SeaweedFS and Redis images from a registry
-(not reachable here), so serving runs alone (`--no-deps`) on a local store. Its
-own project name and network keep it apart from a real stack on this host; the
-project is taken down (`down -v`) and its container removed by id, pass or fail.
+Serving runs alone (`--no-deps`) on a local store: the quick check of one service's
+compose definition; the whole stack, built without any registry, is
+test_e2e_compose.py. Its own project name and network keep it apart from a real
+stack on this host; the project is taken down (`down -v`) and its container
+removed by id, pass or fail.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def compose(tmp_path: Path, serve_image: str) -> Iterator[tuple[list[str], dict[
         "AWS_SECRET_ACCESS_KEY": secrets.token_hex(8),
         "AIRFLOW_JWT_SECRET": secrets.token_hex(8),
         "POSTGRES_PASSWORD": secrets.token_hex(8),
+        "AIRFLOW_ADMIN_PASSWORD": secrets.token_hex(8),
         "ADMIN_TOKEN": secrets.token_hex(8),
         "COMPOSE_STORAGE_URL": "/tmp/store",  # a local store inside the container
         "COMPOSE_NETWORK": project,

@@ -73,7 +73,7 @@ def _render(task, *, logical_date: datetime | None, run_after: datetime) -> dict
 
 def test_no_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"tmdb_collect", "tmdb_train"}
+    assert set(dagbag.dag_ids) == {"tmdb_collect", "tmdb_train", "tmdb_monitor"}
 
 
 def test_cli_reports_no_import_errors(airflow_home: Path, tmp_path: Path) -> None:

@@ -202,6 +202,53 @@ def _check_airflow_ui(base_url: str, *, password_file: Path, collect_runs: list[
             browser.close()
 
 
+def _monitor_step(api: Airflow, airflow_env: dict[str, str], tmp_path: Path, store) -> None:
+    """A backfill of tmdb_monitor for the last date, checked through the API and the bucket.
+
+    The backfill is created while the DAG is paused and the DAG unpaused only once
+    the dag-processor has moved its next run past the backfill, so the scheduler's
+    catch-up creates no run for the earlier dates.
+    """
+    from tmdb_mlops.monitor_report import read_report
+    from tmdb_mlops.predictions import list_predictions
+
+    day = DATES[-1]
+    trains_before = {r["dag_run_id"] for r in api.runs("tmdb_train")}
+    created = subprocess.run(
+        [str(BIN / "airflow"), "backfill", "create", "--dag-id", "tmdb_monitor",
+         "--from-date", day.isoformat(), "--to-date", day.isoformat()],
+        env=airflow_env, capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert created.returncode == 0, created.stdout[-3000:] + created.stderr[-3000:]
+    _poll(lambda: (lambda n: n is None or n[:10] > day.isoformat())(
+        api.get("/dags/tmdb_monitor")["next_dagrun_logical_date"]) or None,
+        timeout=180, what="tmdb_monitor's next run past the backfill")
+    api.patch("/dags/tmdb_monitor", {"is_paused": False})
+
+    def monitor_done() -> list[dict] | None:
+        runs = api.runs("tmdb_monitor")
+        return runs if runs and all(r["state"] in TERMINAL for r in runs) else None
+
+    [run] = _poll(monitor_done, timeout=600, what="the tmdb_monitor run")
+    states = {ti["task_id"]: ti["state"] for ti in api.task_instances("tmdb_monitor", run["dag_run_id"])}
+    assert run["state"] == "success", states
+    assert set(states.values()) == {"success"}, states
+    champion = json.loads(store.read_bytes(layout.CHAMPION_KEY))["version"]
+    assert (day, champion) in list_predictions(store)
+    outcomes = read_manifest(store, split="outcomes", dt=day)
+    assert outcomes is not None and outcomes["rows"] == 0  # nothing released 180 days before
+    report = read_report(store, day)
+    assert report is not None and report.champion == champion and report.trigger.retrain
+    assert api.xcom("tmdb_monitor", run["dag_run_id"], "request_training") == report.trigger.reasons
+
+    def retraining_done() -> dict | None:
+        new = [r for r in api.runs("tmdb_train") if r["dag_run_id"] not in trains_before]
+        return new[-1] if new and all(r["state"] in TERMINAL for r in api.runs("tmdb_train")) else None
+
+    retrained = _poll(retraining_done, timeout=600, what="the training the monitor requested")
+    assert retrained["run_type"] == "asset_triggered" and retrained["state"] == "success"
+
+
 def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
     docker = _docker()
     require(docker is not None, "a running Docker engine (scripts/provision.sh starts one)")
@@ -215,7 +262,7 @@ def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
 
     # 1. Images: the base (built once per machine) and the three stage images.
     env_file = tmp_path / "images.env"
-    subprocess.run([str(ROOT / "scripts/build-images.sh"), "collect", "train", "serve"],
+    subprocess.run([str(ROOT / "scripts/build-images.sh"), "collect", "train", "serve", "monitor"],
                    env={**os.environ, "ENV_FILE": str(env_file), "DOCKER": docker},
                    check=True, cwd=ROOT, stdout=(logs / "build.log").open("wb"),
                    stderr=subprocess.STDOUT)
@@ -276,6 +323,11 @@ def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
             "PIPELINE_END_DATE": DATES[-1].isoformat(),
             "PIPELINE_RETRIES": "1",
             "PIPELINE_RETRY_DELAY_SECONDS": "5",
+            "PIPELINE_WAIT_POKE_SECONDS": "5",
+            # Drift thresholds this low flag every partition: the monitor's retraining
+            # request, and the training it schedules, then happen on every run (step 7).
+            "MONITOR_PSI_THRESHOLD": "0.000001",
+            "MONITOR_SHARE_THRESHOLD": "0.000001",
             "SERVING_URL": serving,
             "ADMIN_TOKEN": admin_token,
         }
@@ -388,7 +440,11 @@ def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
 
         _poll(rerun_training_done, timeout=300, what="the training the re-run triggered")
 
-        # 7. The Airflow UI shows both DAGs and the backfilled runs (all successful,
+        # 7. tmdb_monitor for the last date: the champion's predictions kept, the outcomes
+        # looked for (none has settled yet), the report, and the retraining it requests.
+        _monitor_step(api, airflow_env, tmp_path, store)
+
+        # 8. The Airflow UI shows both DAGs and the backfilled runs (all successful,
         # the re-run included).
         _check_airflow_ui(api.base_url, password_file=api.password_file,
                           collect_runs=api.runs("tmdb_collect"))

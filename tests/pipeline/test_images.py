@@ -22,9 +22,9 @@ from tests.conftest import require
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("tmdb_collect", "tmdb_train", "tmdb_serve", "tmdb_dags", "tmdb_demo")
+PACKAGES = ("tmdb_collect", "tmdb_train", "tmdb_serve", "tmdb_dags", "tmdb_demo", "tmdb_monitor")
 OWN = {"collect": "tmdb_collect", "train": "tmdb_train", "serve": "tmdb_serve",
-       "airflow": "tmdb_dags"}
+       "airflow": "tmdb_dags", "monitor": "tmdb_monitor"}
 PROBE = (
     "import importlib.util, json, sys\n"
     "names = ['tmdb_mlops', *sys.argv[1:]]\n"

@@ -104,3 +104,16 @@ def test_a_schema_1_bundle_predicts_the_same_through_the_fast_path() -> None:
     fast = FastPredictor(pipeline)
     np.testing.assert_array_equal(fast.predict_records(records), expected)
     np.testing.assert_array_equal(np.array([fast.predict_record(r) for r in records]), expected)
+
+
+def test_batches_above_and_below_the_columnwise_size_equal_pipeline_predict(fitted) -> None:
+    """Row by row below COLUMNWISE_FROM records, column-wise from it: the same numbers."""
+    from tmdb_serve.fast_predict import COLUMNWISE_FROM
+
+    pipeline, train, holdout = fitted
+    frame = pd.concat([holdout, train], ignore_index=True)
+    fast = FastPredictor(pipeline)
+    for size in (2, COLUMNWISE_FROM - 1, COLUMNWISE_FROM, len(frame)):
+        batch = frame.iloc[:size]
+        np.testing.assert_array_equal(fast.predict_records(batch.to_dict("records")),
+                                      pipeline.predict(batch))

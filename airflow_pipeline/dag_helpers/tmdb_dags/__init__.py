@@ -34,6 +34,11 @@ from tmdb_mlops.config import Settings
 #: The processed train partitions: collect_train updates it, tmdb_train is scheduled on it.
 PROCESSED_TRAIN = Asset(name="tmdb_processed_train", uri="tmdb-mlops://processed/train")
 
+#: A retraining asked for by the monitoring (issue #12): tmdb_monitor's request_training
+#: updates it when the champion degraded or its inputs drifted; tmdb_train is scheduled on
+#: it too (``PROCESSED_TRAIN | RETRAIN_REQUESTED``).
+RETRAIN_REQUESTED = Asset(name="tmdb_retrain_requested", uri="tmdb-mlops://monitoring/retrain")
+
 #: The run's logical date, or its run_after when there is none (manual and
 #: asset-triggered runs in Airflow 3); never the container's wall clock.
 #: ``logical_date`` is absent from the template context of such runs, so read
@@ -102,6 +107,11 @@ def default_args() -> dict[str, Any]:
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": timedelta(hours=2),
     }
+
+
+def wait_poke_seconds() -> float:
+    """How often tmdb_monitor checks that the date's collection is done (``PIPELINE_WAIT_POKE_SECONDS``)."""
+    return float(_env("PIPELINE_WAIT_POKE_SECONDS", "60"))
 
 
 def plain_environment() -> dict[str, str]:
@@ -203,3 +213,34 @@ def reload_serving() -> str | None:
     if result.get("outcome") in {"refused", "error"}:
         raise RuntimeError(f"serving refused the champion: {result.get('detail', '')}")
     return result.get("model_version")
+
+
+def monitoring_decision(run_date: str) -> tuple[bool, list[str]]:
+    """The retraining decision of ``monitoring/dt=<run_date>/report.json``, logged line by line.
+
+    Runs inside a task (never at parse time). The report is the results file of
+    the monitor stage (``tmdb_mlops.monitor_report``, the pure rule is the
+    monitor's ``trigger.decide``); its reasons, or the checks that did not fire,
+    go to the task log. Returns (retrain, the lines logged).
+
+    Raises:
+        RuntimeError: the date has no report (the monitor task did not write one).
+    """
+    import logging
+    from datetime import date
+
+    from tmdb_mlops.config import load_settings
+    from tmdb_mlops.monitor_report import read_report
+    from tmdb_mlops.storage import storage_from_settings
+
+    log = logging.getLogger(__name__)
+    storage = storage_from_settings(load_settings())
+    report = read_report(storage, date.fromisoformat(run_date))
+    if report is None:
+        raise RuntimeError(f"{storage.url}: no monitoring report for {run_date}")
+    lines = report.trigger.reasons if report.trigger.retrain else report.trigger.checks
+    for line in lines:
+        log.info("%s: %s", "retrain" if report.trigger.retrain else "checked", line)
+    if not report.trigger.retrain:
+        log.info("monitoring of %s: no retraining needed", run_date)
+    return report.trigger.retrain, lines

@@ -1,5 +1,9 @@
 """The train command as one function: data -> split -> fit -> evaluate -> register -> gate.
 
+Between evaluate and register, what the monitor needs (issue #12): the drift
+reference of the training data (``profile.py``) and the model of the model's
+error (``loss_estimate.py``), both stored with the version.
+
 Everything that can fail on the data fails before the registry is touched, so
 an empty or invalid training set leaves the registry exactly as it was.
 """
@@ -20,6 +24,8 @@ from tmdb_mlops.schema import LIST_SEPARATOR
 from tmdb_mlops.storage import Storage, storage_from_settings
 from tmdb_train.data import load_training_data
 from tmdb_train.evaluate import evaluate
+from tmdb_train.loss_estimate import fit_loss_estimator
+from tmdb_train.profile import monitoring_reference
 from tmdb_train.promote import gate
 from tmdb_train.split import temporal_split
 from tmdb_train.train import EARLY_STOPPING_FRACTION, feature_importance, fit_model, fit_ridge
@@ -86,6 +92,10 @@ def train(
     metrics["rows"].update(early_stopping=fitted.early_stopping_rows, read=data.rows_read)
     metrics["best_iteration"] = fitted.best_iteration
     metrics["feature_importance"] = dict(list(feature_importance(fitted.pipeline).items())[:20])
+    loss_estimator, loss_summary = fit_loss_estimator(fitted.pipeline, holdout, seed=seed)
+    reference = monitoring_reference(train=train_part,
+                                     holdout_predictions=fitted.pipeline.predict(holdout),
+                                     loss_summary=loss_summary)
 
     params = {
         "seed": seed,
@@ -103,6 +113,8 @@ def train(
         partitions=data.partitions,
         training_params=params,
         revision=settings.git_revision,
+        loss_estimator=loss_estimator,
+        monitoring_reference=reference,
     )
     decision = gate(registry, version=version, holdout=holdout, metrics=metrics,
                     tolerance=settings.promotion_tolerance)
