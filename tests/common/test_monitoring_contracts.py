@@ -41,6 +41,7 @@ def test_keys() -> None:
         "0-30", "0-30", "31-90", "91-180", "181+", "unknown"]
 
 
+@pytest.mark.integration
 def test_a_folder_is_written_manifest_last_and_verified(storage: Storage) -> None:
     folder = layout.predictions_prefix(D, "v1")
     stale = f"{folder}/old.csv"

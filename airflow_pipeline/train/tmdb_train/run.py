@@ -86,7 +86,7 @@ def train(
     data = load_training_data(store, as_of=as_of)
     train_part, holdout = temporal_split(data.frame, fraction=settings.train_holdout_fraction)
     fitted = fit_model(train_part, seed=seed)
-    ridge = fit_ridge(train_part, seed=seed)
+    ridge = fit_ridge(train_part, seed=seed, reuse=fitted)
     metrics = evaluate(model=fitted.pipeline, ridge=ridge, train=train_part, holdout=holdout,
                        holdout_fraction=settings.train_holdout_fraction)
     metrics["rows"].update(early_stopping=fitted.early_stopping_rows, read=data.rows_read)

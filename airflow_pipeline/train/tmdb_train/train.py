@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from tmdb_mlops.features import featurizer_of
 from tmdb_mlops.leakage import assert_pre_release
 from tmdb_mlops.schema import TARGET
 from tmdb_train.pipeline import DEFAULT_LGBM_PARAMS, build_pipeline
@@ -37,6 +38,15 @@ class FitResult:
     best_iteration: int
     early_stopping_rows: int
     params: dict[str, Any] = field(default_factory=dict)
+    #: The out-of-fold encoded training side the final model was fitted on, kept for
+    #: the ridge baseline (the same features; encoding a million films costs ~10 s)
+    #: and handed over once by :meth:`take_encoded`.
+    encoded: np.ndarray | None = field(default=None, repr=False)
+
+    def take_encoded(self) -> np.ndarray | None:
+        """The encoded training matrix, released from this result (it is large)."""
+        encoded, self.encoded = self.encoded, None
+        return encoded
 
 
 def choose_rounds(
@@ -90,19 +100,41 @@ def fit_model(
                                        feature_params=feature_params)
     chosen["n_estimators"] = best
     pipeline = build_pipeline("lightgbm", seed=seed, params=chosen, feature_params=feature_params)
-    pipeline.fit(train, train[TARGET].to_numpy())
+    # What Pipeline.fit does, in its two steps, so the encoded matrix can be kept.
+    featurizer, model = pipeline.steps[0][1], pipeline.steps[-1][1]
+    y = train[TARGET].to_numpy()
+    encoded = featurizer.fit_transform(train, y)
+    model.fit(encoded, y)
     assert_pre_release(pipeline)
     log.info("fitted LightGBM: %d rounds (early stopping on %d most recent training rows)",
              best, stop_rows)
     return FitResult(pipeline=pipeline, best_iteration=best, early_stopping_rows=stop_rows,
-                     params=chosen)
+                     params=chosen, encoded=encoded)
 
 
-def fit_ridge(train: pd.DataFrame, *, seed: int) -> Pipeline:
-    """The linear baseline on exactly the same features."""
+def fit_ridge(train: pd.DataFrame, *, seed: int, reuse: FitResult | None = None) -> Pipeline:
+    """The linear baseline on exactly the same features.
+
+    With ``reuse`` (the served model's fit, same seed and featurizer parameters),
+    its fitted featurizer and encoded training matrix are taken instead of
+    encoding the training side again, and the matrix is imputed and scaled in
+    place: at a million films a second encoding and two copies of the matrix
+    were most of the train command's peak memory (issue #15).
+    """
     pipeline = build_pipeline("ridge", seed=seed)
-    pipeline.fit(train, train[TARGET].to_numpy())
-    return pipeline
+    encoded = reuse.take_encoded() if reuse is not None else None
+    if encoded is None:
+        pipeline.fit(train, train[TARGET].to_numpy())
+        return pipeline
+    steps = [("features", featurizer_of(reuse.pipeline))]
+    for name, step in pipeline.steps[1:-1]:
+        if "copy" in step.get_params():
+            step.set_params(copy=False)
+        encoded = step.fit_transform(encoded)
+        steps.append((name, step))
+    name, model = pipeline.steps[-1]
+    model.fit(encoded, train[TARGET].to_numpy())
+    return Pipeline([*steps, (name, model)])
 
 
 def feature_importance(pipeline: Pipeline) -> dict[str, float]:
