@@ -139,12 +139,25 @@ def _category_shares(values: pd.Series, keys: list[str] | None) -> dict[str, flo
         return {}
     counts = present.value_counts(sort=False)
     if keys is None:
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
-        keys = [str(k) for k, _ in ranked[:TOP_VALUES]]
+        keys = _top_keys(counts.index.to_numpy(dtype=object), counts.to_numpy())
     total = float(len(present))
     shares = {key: _r(counts.get(key, 0) / total) for key in keys}
     shares[OTHER] = _r(1.0 - sum(counts.get(key, 0) for key in keys) / total)
     return shares
+
+
+def _top_keys(values: np.ndarray, counts: np.ndarray) -> list[str]:
+    """The ``TOP_VALUES`` most frequent values, ties by name.
+
+    Only the candidates at or above the ``TOP_VALUES``-th count are sorted in
+    Python: a million films have about as many directors and cast names.
+    """
+    import numpy as np
+
+    floor = np.partition(counts, -TOP_VALUES)[-TOP_VALUES] if len(counts) > TOP_VALUES else 0
+    candidates = np.flatnonzero(counts >= floor)
+    ranked = sorted((-int(counts[i]), str(values[i])) for i in candidates)
+    return [name for _, name in ranked[:TOP_VALUES]]
 
 
 def _list_shares(values: pd.Series, keys: list[str] | None) -> dict[str, float]:
@@ -174,11 +187,7 @@ def _list_shares(values: pd.Series, keys: list[str] | None) -> dict[str, float]:
     pair_rows, pair_codes = np.divmod(pairs, max(len(uniques), 1))
     counts = np.bincount(pair_codes, minlength=len(uniques))
     if keys is None:
-        # The most frequent values, ties by name: only the candidates at or above the
-        # TOP_VALUES-th count are sorted in Python.
-        floor = np.sort(counts)[-TOP_VALUES] if len(counts) > TOP_VALUES else 0
-        ranked = sorted((-int(counts[i]), str(uniques[i])) for i in np.flatnonzero(counts >= floor))
-        keys = [name for _, name in ranked[:TOP_VALUES]]
+        keys = _top_keys(np.asarray(uniques, dtype=object), counts)
     total = float(len(present))
     position = pd.Index(uniques).get_indexer(keys) if len(uniques) else np.full(len(keys), -1)
     shares = {key: _r((counts[i] if i >= 0 else 0) / total)

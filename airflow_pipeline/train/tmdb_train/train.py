@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 EARLY_STOPPING_FRACTION = 0.15
 MAX_ROUNDS = 3000
 PATIENCE = 100
+#: The linear baseline's coefficients (one per feature, ~100) are settled long before
+#: this many rows; beyond it ridge is fitted on a seeded sample of the training side,
+#: which keeps the median imputer's masked copy of a million-film matrix out of the
+#: train command's peak memory (issue #15).
+RIDGE_MAX_ROWS = 200_000
 
 
 @dataclass
@@ -118,14 +123,19 @@ def fit_ridge(train: pd.DataFrame, *, seed: int, reuse: FitResult | None = None)
     With ``reuse`` (the served model's fit, same seed and featurizer parameters),
     its fitted featurizer and encoded training matrix are taken instead of
     encoding the training side again, and the matrix is imputed and scaled in
-    place: at a million films a second encoding and two copies of the matrix
-    were most of the train command's peak memory (issue #15).
+    place, on at most ``RIDGE_MAX_ROWS`` of its rows: at a million films a second
+    encoding and the copies of the matrix were most of the train command's peak
+    memory (issue #15).
     """
     pipeline = build_pipeline("ridge", seed=seed)
     encoded = reuse.take_encoded() if reuse is not None else None
     if encoded is None:
         pipeline.fit(train, train[TARGET].to_numpy())
         return pipeline
+    y = train[TARGET].to_numpy()
+    if len(y) > RIDGE_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(len(y), RIDGE_MAX_ROWS, replace=False))
+        encoded, y = encoded[rows], y[rows]
     steps = [("features", featurizer_of(reuse.pipeline))]
     for name, step in pipeline.steps[1:-1]:
         if "copy" in step.get_params():
@@ -133,8 +143,8 @@ def fit_ridge(train: pd.DataFrame, *, seed: int, reuse: FitResult | None = None)
         encoded = step.fit_transform(encoded)
         steps.append((name, step))
     name, model = pipeline.steps[-1]
-    model.fit(encoded, train[TARGET].to_numpy())
-    return Pipeline([*steps, (name, model)])
+    steps.append((name, model.fit(encoded, y)))
+    return Pipeline(steps)
 
 
 def feature_importance(pipeline: Pipeline) -> dict[str, float]:
