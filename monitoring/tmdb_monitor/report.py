@@ -128,12 +128,22 @@ def _num(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _coverage(quality: VersionQuality) -> str:
+    """'realized / nominal (n)' of the version's interval, '-' without one."""
+    interval = quality.interval
+    if interval is None or interval.realized_coverage is None:
+        return "-"
+    nominal = "?" if interval.nominal_coverage is None else f"{interval.nominal_coverage:.0%}"
+    return f"{interval.realized_coverage:.1%} / {nominal} ({interval.predictions})"
+
+
 def summary(report: MonitoringReport, *, width: int = 140) -> str:
     """The tables the command prints: versions, partitions, drift, the decision."""
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     versions = Table(title=f"Model versions, monitoring {report.logical_date} (* champion)")
     for name in ("version", "holdout RMSE", "predictions", "matured", "scored films",
-                 "realized RMSE", "MAE", "bias", "mean-baseline RMSE", "estimated RMSE"):
+                 "realized RMSE", "MAE", "bias", "mean-baseline RMSE", "estimated RMSE",
+                 "interval coverage"):
         versions.add_column(name, justify="left" if name == "version" else "right",
                             no_wrap=name == "version")
     for q in report.versions:
@@ -143,6 +153,7 @@ def summary(report: MonitoringReport, *, width: int = 140) -> str:
             str(q.matured), str(r.films if r else 0), _num(r.rmse if r else None),
             _num(r.mae if r else None), _num(r.bias if r else None, "+.3f"),
             _num(r.baseline_rmse if r else None), _num(r.estimated_rmse if r else None),
+            _coverage(q),
         )
     console.print(versions)
     parts = Table(title="Prediction partitions: estimated (before outcomes) and realized RMSE")

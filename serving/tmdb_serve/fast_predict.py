@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from tmdb_mlops import intervals
+from tmdb_mlops.explain import Explainer, NotExplainable
 from tmdb_mlops.features import featurizer_of
 
 
@@ -133,9 +135,14 @@ class FastPredictor:
     round trip and sklearn's input validation. One row goes through LightGBM's
     single-row C entry point; several rows through one ``Booster.predict`` call,
     encoded row by row up to ``COLUMNWISE_FROM`` rows and column-wise from there.
+
+    With the bundle's interval payload (``tmdb_mlops.intervals``) the same encoded
+    row also goes through the two quantile boosters' single-row calls, a few
+    microseconds each; explanations (TreeSHAP, ``tmdb_mlops.explain``) are computed
+    only when asked for, on the same encoded row.
     """
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Any, interval: Mapping[str, Any] | None = None) -> None:
         featurizer = featurizer_of(pipeline)
         self._encode = featurizer.encode_record
         self._encode_many = featurizer.transform
@@ -150,6 +157,77 @@ class FastPredictor:
                 self._single = _SingleRowBooster(self._booster, featurizer.n_features_out_)
             except Exception:  # noqa: BLE001 - the batch call below is always correct
                 self._single = None
+        self._interval = interval if intervals.usable(interval) else None
+        self.coverage: float | None = None
+        self._bounds: tuple[Any, Any] | None = None
+        if self._interval is not None:
+            self.coverage = float(self._interval["coverage"])
+            self._q = intervals.quantile(self._interval)
+            n = featurizer.n_features_out_
+            try:
+                self._bounds = (_SingleRowBooster(self._interval["lower"], n),
+                                _SingleRowBooster(self._interval["upper"], n))
+            except Exception:  # noqa: BLE001 - the batch call stays correct
+                self._bounds = None
+        try:
+            self._explainer: Explainer | None = Explainer.of(pipeline)
+        except NotExplainable:
+            self._explainer = None
+
+    @property
+    def has_interval(self) -> bool:
+        return self._interval is not None
+
+    @property
+    def explainable(self) -> bool:
+        return self._explainer is not None
+
+    def predict_row(
+        self, record: Mapping[str, Any], *, explain: bool = False
+    ) -> tuple[float, tuple[float, float] | None, dict[str, Any] | None]:
+        """One record: (raw prediction, (low, high) or None, explanation or None).
+
+        The record is encoded once; the interval costs two single-row booster
+        calls, the explanation (only when asked) one TreeSHAP call.
+        """
+        row = self._encode(record)
+        if self._single is not None:
+            raw = self._single.predict_one(row)
+        else:
+            raw = float(self._predict_encoded(np.array([row], dtype=np.float64))[0])
+        interval = None
+        if self._interval is not None:
+            if self._bounds is not None:
+                lower, upper = self._bounds[0].predict_one(row), self._bounds[1].predict_one(row)
+            else:
+                lows, highs = intervals.quantile_predictions(self._interval, np.array([row]))
+                lower, upper = float(lows[0]), float(highs[0])
+            interval = intervals.bound(raw, lower, upper, self._q)
+        explanation = None
+        if explain and self._explainer is not None:
+            explanation = self._explainer.explain_row(row)
+        return raw, interval, explanation
+
+    def predict_with_intervals(
+        self, records: Sequence[Mapping[str, Any]]
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Raw predictions of several records, and their interval bounds (None without one)."""
+        if not records:
+            empty = np.empty(0, dtype=np.float64)
+            return empty, (empty if self._interval is not None else None), \
+                (empty if self._interval is not None else None)
+        X = self._encode_batch(records)
+        raw = self._predict_encoded(X)
+        if self._interval is None:
+            return raw, None, None
+        low, high = intervals.intervals_for(self._interval, X, raw)
+        return raw, low, high
+
+    def explain(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """One record's explanation, or None for a model TreeSHAP cannot explain."""
+        if self._explainer is None:
+            return None
+        return self._explainer.explain_row(self._encode(record))
 
     def predict_record(self, record: Mapping[str, Any]) -> float:
         """One record's prediction as a plain float (the /predict path: no numpy)."""
@@ -162,10 +240,14 @@ class FastPredictor:
             return np.empty(0, dtype=np.float64)
         if len(records) == 1 and self._single is not None:
             return np.array([self.predict_record(records[0])])
+        return self._predict_encoded(self._encode_batch(records))
+
+    def _encode_batch(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         if len(records) >= COLUMNWISE_FROM:
-            X = self._encode_many(records if isinstance(records, list) else list(records))
-        else:
-            X = np.array([self._encode(record) for record in records], dtype=np.float64)
+            return self._encode_many(records if isinstance(records, list) else list(records))
+        return np.array([self._encode(record) for record in records], dtype=np.float64)
+
+    def _predict_encoded(self, X: np.ndarray) -> np.ndarray:
         if self._booster is not None:
             # One thread: OpenMP start-up dominates a small batch (measured ~10x).
             return self._booster.predict(X, num_threads=1)
