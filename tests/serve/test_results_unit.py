@@ -153,10 +153,11 @@ def test_predictions_cached_per_partition_and_model_version(
     client = make_client(admin_token="t0ken")
 
     def count_calls(model) -> list[int]:
-        """Count the served pipeline's predict calls (and still predict)."""
-        pipeline, calls = model.loaded.pipeline, []
-        real = pipeline.predict
-        monkeypatch.setattr(pipeline, "predict", lambda frame: calls.append(len(frame)) or real(frame))
+        """Count the served featurizer's encodings of a frame (one per model run; still encode)."""
+        featurizer, calls = model.loaded.pipeline.steps[0][1], []
+        real = featurizer.transform
+        monkeypatch.setattr(featurizer, "transform",
+                            lambda frame: calls.append(len(frame)) or real(frame))
         return calls
 
     calls = count_calls(client.app.state.store.current)
