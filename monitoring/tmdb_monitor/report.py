@@ -128,13 +128,20 @@ def _num(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _pct(value: float | None, spec: str = ".1%") -> str:
+    return "?" if value is None else format(value, spec)
+
+
 def _coverage(quality: VersionQuality) -> str:
-    """'realized / nominal (n)' of the version's interval, '-' without one."""
+    """One line: the realized coverage of the version's interval on its matured predictions."""
     interval = quality.interval
     if interval is None or interval.realized_coverage is None:
-        return "-"
-    nominal = "?" if interval.nominal_coverage is None else f"{interval.nominal_coverage:.0%}"
-    return f"{interval.realized_coverage:.1%} / {nominal} ({interval.predictions})"
+        return f"interval coverage, {quality.version}: no matured prediction with an interval"
+    return (f"interval coverage, {quality.version}: {_pct(interval.realized_coverage)} of "
+            f"{interval.predictions} matured ratings inside their interval (nominal "
+            f"{_pct(interval.nominal_coverage, '.0%')}, holdout {_pct(interval.holdout_coverage)}; "
+            f"{interval.below} below, {interval.above} above; mean width "
+            f"{_num(interval.mean_width, '.2f')})")
 
 
 def summary(report: MonitoringReport, *, width: int = 140) -> str:
@@ -142,8 +149,7 @@ def summary(report: MonitoringReport, *, width: int = 140) -> str:
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
     versions = Table(title=f"Model versions, monitoring {report.logical_date} (* champion)")
     for name in ("version", "holdout RMSE", "predictions", "matured", "scored films",
-                 "realized RMSE", "MAE", "bias", "mean-baseline RMSE", "estimated RMSE",
-                 "interval coverage"):
+                 "realized RMSE", "MAE", "bias", "mean-baseline RMSE", "estimated RMSE"):
         versions.add_column(name, justify="left" if name == "version" else "right",
                             no_wrap=name == "version")
     for q in report.versions:
@@ -153,9 +159,10 @@ def summary(report: MonitoringReport, *, width: int = 140) -> str:
             str(q.matured), str(r.films if r else 0), _num(r.rmse if r else None),
             _num(r.mae if r else None), _num(r.bias if r else None, "+.3f"),
             _num(r.baseline_rmse if r else None), _num(r.estimated_rmse if r else None),
-            _coverage(q),
         )
     console.print(versions)
+    for q in report.versions:
+        console.print(_coverage(q))
     parts = Table(title="Prediction partitions: estimated (before outcomes) and realized RMSE")
     for name in ("dt", "version", "predictions", "scored", "estimated on scored", "realized RMSE",
                  "pending", "estimated on pending"):

@@ -313,6 +313,6 @@ def contributions(items: Sequence[tuple[str, float]], *, title: str, base: float
             f'<text x="{text_x:.1f}" y="{y + 12}" text-anchor="{anchor}" class="tick">{value:+.3f}</text>'
         )
     if base is not None:
-        body.append(f'<text x="{label_w}" y="{height - 8}" class="tick">base value {base:.3f} '
-                    "(the model's average output) + these contributions = the raw prediction</text>")
+        body.append(f'<text x="{WIDTH / 2}" y="{height - 8}" text-anchor="middle" class="tick">'
+                    f"base value {base:.3f} + these contributions = the raw prediction</text>")
     return _svg(body, title=title, height=height)
