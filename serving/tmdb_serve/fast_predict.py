@@ -19,6 +19,7 @@ import numpy as np
 from tmdb_mlops import intervals
 from tmdb_mlops.explain import Explainer, NotExplainable
 from tmdb_mlops.features import featurizer_of
+from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
 
 
 class _RowSlot:
@@ -108,6 +109,31 @@ class _SingleRowBooster:
             self._safe_call(status)  # raises LightGBMError with the library's message
         return slot.out[0]
 
+    def predict_with(
+        self, lower: _SingleRowBooster, upper: _SingleRowBooster, row: Sequence[float]
+    ) -> tuple[float, float, float]:
+        """(this booster's, ``lower``'s, ``upper``'s) raw scores of one row, packed once.
+
+        The three boosters read the same features, so the other two are called on this
+        booster's row buffer (each with its own FastConfig and output): one
+        ``pack_into`` for three predictions.
+        """
+        slot = self._slot()
+        self._pack(slot.row, 0, *row)
+        row_ptr = slot.row_ptr
+        status = self._predict(slot.config, row_ptr, slot.out_len_ref, slot.out_ptr)
+        if status:
+            self._safe_call(status)
+        low = lower._slot()  # noqa: SLF001 - the same class
+        status = lower._predict(low.config, row_ptr, low.out_len_ref, low.out_ptr)
+        if status:
+            self._safe_call(status)
+        high = upper._slot()  # noqa: SLF001
+        status = upper._predict(high.config, row_ptr, high.out_len_ref, high.out_ptr)
+        if status:
+            self._safe_call(status)
+        return slot.out[0], low.out[0], high.out[0]
+
     def __del__(self) -> None:
         # Everything __del__ needs was bound in __init__: importing here fails at
         # interpreter shutdown (it printed "ImportError: sys.meta_path is None").
@@ -191,22 +217,27 @@ class FastPredictor:
         calls, the explanation (only when asked) one TreeSHAP call.
         """
         row = self._encode(record)
-        if self._single is not None:
-            raw = self._single.predict_one(row)
+        single, bounds = self._single, self._bounds
+        if single is not None and bounds is not None:
+            raw, lower, upper = single.predict_with(bounds[0], bounds[1], row)
+            q = self._q
+            low, high = lower - q, upper + q
+            # intervals.bound, inlined: the hot path (the rule is tested equal to it).
+            low = raw if raw < low else low
+            high = raw if raw > high else high
+            interval: tuple[float, float] | None = (
+                RATING_MIN if low < RATING_MIN else RATING_MAX if low > RATING_MAX else low,
+                RATING_MIN if high < RATING_MIN else RATING_MAX if high > RATING_MAX else high)
         else:
-            raw = float(self._predict_encoded(np.array([row], dtype=np.float64))[0])
-        interval = None
-        if self._interval is not None:
-            if self._bounds is not None:
-                lower, upper = self._bounds[0].predict_one(row), self._bounds[1].predict_one(row)
-            else:
+            raw = (single.predict_one(row) if single is not None
+                   else float(self._predict_encoded(np.array([row], dtype=np.float64))[0]))
+            interval = None
+            if self._interval is not None:
                 lows, highs = intervals.quantile_predictions(self._interval, np.array([row]))
-                lower, upper = float(lows[0]), float(highs[0])
-            interval = intervals.bound(raw, lower, upper, self._q)
-        explanation = None
+                interval = intervals.bound(raw, float(lows[0]), float(highs[0]), self._q)
         if explain and self._explainer is not None:
-            explanation = self._explainer.explain_row(row)
-        return raw, interval, explanation
+            return raw, interval, self._explainer.explain_row(row)
+        return raw, interval, None
 
     def predict_with_intervals(
         self, records: Sequence[Mapping[str, Any]]

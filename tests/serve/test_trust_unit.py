@@ -118,7 +118,9 @@ def test_an_older_bundle_without_an_interval_still_serves(
     assert "no interval (trained before intervals existed)" in page
 
 
-def test_model_card_shows_the_measured_coverage_and_width(client: TestClient, small_model: SmallModel) -> None:
+def test_model_card_shows_the_measured_coverage_and_width(
+    client: TestClient, small_model: SmallModel
+) -> None:
     card = client.get("/model").json()
     assert card["interval"] == small_model.metrics["interval"]
     assert card["interval"]["nominal_coverage"] == 0.8

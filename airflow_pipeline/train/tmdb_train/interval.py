@@ -44,8 +44,10 @@ log = logging.getLogger(__name__)
 
 QUANTILE_PARAMS: dict[str, Any] = {
     "objective": "quantile",
-    "n_estimators": 300,
-    "learning_rate": 0.05,
+    # 150 rounds at 0.1: as good as 300 at 0.05 on the sandbox history (coverage 79.5% and
+    # mean width 2.54 against 79.3% and 2.53), at half the cost of /predict's two extra calls.
+    "n_estimators": 150,
+    "learning_rate": 0.1,
     "num_leaves": 15,
     "min_child_samples": 30,
     "subsample": 0.8,

@@ -9,7 +9,6 @@ parameter, and the handlers read and validate the body in one pydantic-core pass
 from __future__ import annotations
 
 from typing import Annotated, TypeVar
-
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
