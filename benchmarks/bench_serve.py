@@ -354,6 +354,9 @@ def main() -> None:
     point_inproc = statistics.median(
         _timed(lambda: fast.predict_record(record)) for _ in range(200)
     )
+    with_intervals = statistics.median(
+        _timed(lambda: model.predict_frame_with_intervals(frame)) for _ in range(15)
+    )
     explain_inproc = statistics.median(
         _timed(lambda: fast.predict_row(record, explain=True)) for _ in range(200)
     )
@@ -361,7 +364,9 @@ def main() -> None:
            rounds=args.rounds)
     print(f"in-process, one record: point prediction {point_inproc * 1e6:.0f} us, with its "
           f"interval {single_inproc * 1e6:.0f} us (interval: {fast.has_interval}), with its "
-          f"explanation too {explain_inproc * 1e6:.0f} us")
+          f"explanation too {explain_inproc * 1e6:.0f} us; 1000 rows with their intervals "
+          f"in process (predict_frame_with_intervals) {with_intervals * 1e3:.1f} ms, what "
+          f"/predict/batch now answers (the batch ratio above is against predictions alone)")
     print(f"\nload average at end: {load_average()}")
     assert np.isfinite(inproc)
 
