@@ -3,8 +3,8 @@
 ``tmdb-mlops predict --logical-date D`` reads ``processed/inference/dt=D/``
 (manifest-verified), scores it with the champion (or ``--model V``), adds the
 direct-loss-estimation model's expected error of every prediction and its
-calibrated interval (issue #13) when the version has them, and writes ``predictions/dt=D/model=V/`` through
-``write_folder`` (the file, then the manifest). The file's contract is
+calibrated interval (issue #13) when the version has them, and writes
+``predictions/dt=D/model=V/`` through ``write_folder`` (the file, then the manifest). The file's contract is
 ``tmdb_mlops.predictions``.
 
 Idempotent: the same version on the same partition writes the same bytes (rows
