@@ -4,7 +4,8 @@
 
     model_bundle.joblib   {"pipeline": fitted sklearn Pipeline, "input_schema": {...},
                            "feature_names": [...], "bundle_format": 1,
-                           "loss_estimator": {...} (optional, issue #12)}
+                           "loss_estimator": {...} (optional, issue #12),
+                           "interval": {...} (optional, issue #13: tmdb_mlops.intervals)}
     metadata.json         version, created_at, as_of, partitions (with manifest hashes),
                           feature names, input schema, library versions, git revision,
                           training parameters, bundle_sha256, metrics_sha256,
@@ -136,6 +137,7 @@ def build_bundle(
     created_at: datetime | None = None,
     loss_estimator: Any = None,
     monitoring_reference: Mapping[str, Any] | None = None,
+    interval: Mapping[str, Any] | None = None,
 ) -> BundleFiles:
     """Serialise a fitted pipeline and describe it; sign it when a key is given.
 
@@ -144,7 +146,9 @@ def build_bundle(
     ``loss_estimator`` (``tmdb_mlops.loss_estimate``) goes into the joblib payload
     beside the pipeline, ``monitoring_reference`` (the training data's drift profile,
     ``tmdb_mlops.drift``) into metadata.json; both are optional, and a bundle
-    without them loads as before (issue #12).
+    without them loads as before (issue #12). ``interval`` (``tmdb_mlops.intervals``:
+    two quantile boosters and the calibration's conformity scores) goes into the
+    joblib payload too; a bundle without it serves no interval (issue #13).
     """
     import joblib
 
@@ -160,6 +164,8 @@ def build_bundle(
     }
     if loss_estimator is not None:
         payload["loss_estimator"] = loss_estimator
+    if interval is not None:
+        payload["interval"] = dict(interval)
     joblib.dump(payload, buffer, compress=3)
     bundle = buffer.getvalue()
     metrics_bytes = dumps_json(dict(metrics))
@@ -261,6 +267,7 @@ def load_verified(
         pipeline=pipeline,
         input_schema=payload["input_schema"],
         loss_estimator=payload.get("loss_estimator"),
+        interval=payload.get("interval"),
     )
 
 
@@ -277,6 +284,9 @@ class LoadedModel:
     #: The direct-loss-estimation regressors (``tmdb_mlops.loss_estimate``); None for a
     #: bundle trained before issue #12.
     loss_estimator: Any = None
+    #: The calibrated prediction interval (``tmdb_mlops.intervals``); None for a bundle
+    #: trained before issue #13.
+    interval: Any = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -295,3 +305,23 @@ class LoadedModel:
         import numpy as np
 
         return np.asarray(self.pipeline.predict(frame), dtype=np.float64)
+
+    def predict_frame_with_intervals(
+        self, frame: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Raw predictions and interval bounds (None without an interval), one encoding.
+
+        The predictions are ``pipeline.predict``'s: the featurizer's matrix through the
+        rest of the pipeline; the bounds are ``tmdb_mlops.intervals``' on the same matrix.
+        """
+        import numpy as np
+
+        from tmdb_mlops import intervals
+        from tmdb_mlops.features import featurizer_of
+
+        if not intervals.usable(self.interval):
+            return self.predict_frame(frame), None, None
+        encoded = featurizer_of(self.pipeline).transform(frame)
+        raw = np.asarray(self.pipeline[1:].predict(encoded), dtype=np.float64)
+        low, high = intervals.intervals_for(self.interval, encoded, raw)
+        return raw, low, high

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     train_holdout_fraction: float = Field(0.2, gt=0, lt=1)
     train_seed: int = 42
     promotion_tolerance: float = Field(0.0, ge=0, description="allowed RMSE excess over champion")
+    interval_coverage: float = Field(
+        0.8, ge=0.5, le=0.99,
+        description="nominal coverage of the prediction interval each bundle carries (issue #13)",
+    )
     model_signing_key: SecretStr | None = None
 
     # Monitoring (issue #12) ----------------------------------------------------

@@ -332,26 +332,49 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
         return self._encode(record, stats=stats)
 
     def _feature_names(self) -> list[str]:
-        names = [f"genre_{g}" for g in self.genres_] + ["genre_other", "n_genres"]
-        names += ["release_year", "release_month", "release_weekday", "release_dayofyear"]
-        names += ["runtime", "runtime_missing", "log_budget", "budget_missing"]
-        names += [f"lang_{lang}" for lang in self.languages_] + ["lang_other", "lang_missing"]
-        names += [f"country_{c}" for c in self.countries_]
-        names += ["country_other", "n_countries"]
-        names += ["title_chars", "title_words", "title_sequel_marker", "title_colon"]
-        names += ["overview_chars", "overview_words"]
-        names += ["director_te", "director_log_films", "director_missing"]
-        names += ["cast_te_pooled", "cast_te_mean", "cast_te_max", "cast_te_min"]
-        names += ["cast_known", "cast_log_films", "n_cast"]
+        return [name for name, _ in self._feature_layout()]
+
+    @property
+    def feature_sources_(self) -> list[str]:
+        """The raw input each encoded feature is computed from, in feature order.
+
+        What an explanation sums a feature's contribution into (``tmdb_mlops.explain``):
+        every genre indicator to ``genres``, the cast encodings to ``cast``, and so
+        on. ``writer_is_director`` reads both the writers and the director; it is
+        counted under ``writers``, the block it belongs to. Derived from the same
+        layout as the feature names, so it holds for feature-set-1 bundles too.
+        """
+        return [source for _, source in self._feature_layout()]
+
+    def _feature_layout(self) -> list[tuple[str, str]]:
+        """(feature name, raw input column) of every output column, in order."""
+        def block(source: str, names: list[str]) -> list[tuple[str, str]]:
+            return [(name, source) for name in names]
+
+        out = block("genres", [f"genre_{g}" for g in self.genres_] + ["genre_other", "n_genres"])
+        out += block("release_date", ["release_year", "release_month", "release_weekday",
+                                      "release_dayofyear"])
+        out += block("runtime", ["runtime", "runtime_missing"])
+        out += block("budget", ["log_budget", "budget_missing"])
+        out += block("original_language", [f"lang_{lang}" for lang in self.languages_]
+                     + ["lang_other", "lang_missing"])
+        out += block("production_countries", [f"country_{c}" for c in self.countries_]
+                     + ["country_other", "n_countries"])
+        out += block("title", ["title_chars", "title_words", "title_sequel_marker", "title_colon"])
+        out += block("overview", ["overview_chars", "overview_words"])
+        out += block("director", ["director_te", "director_log_films", "director_missing"])
+        out += block("cast", ["cast_te_pooled", "cast_te_mean", "cast_te_max", "cast_te_min",
+                              "cast_known", "cast_log_films", "n_cast"])
         if self.feature_set_ >= 2:
-            names += ["writers_te_pooled", "writers_te_max", "writers_known",
-                      "writers_log_films", "n_writers", "writer_is_director"]
-            names += ["companies_te_pooled", "companies_te_max", "companies_te_min",
-                      "companies_known", "companies_log_films", "n_companies"]
-            names += [f"cert_{c}" for c in self.certifications_]
-            names += ["cert_other", "cert_missing"]
-        names += [f"post_{c}" for c in self.post_release_columns]
-        return names
+            out += block("writers", ["writers_te_pooled", "writers_te_max", "writers_known",
+                                     "writers_log_films", "n_writers", "writer_is_director"])
+            out += block("production_companies", [
+                "companies_te_pooled", "companies_te_max", "companies_te_min",
+                "companies_known", "companies_log_films", "n_companies"])
+            out += block("certification", [f"cert_{c}" for c in self.certifications_]
+                         + ["cert_other", "cert_missing"])
+        out += [(f"post_{c}", c) for c in self.post_release_columns]
+        return out
 
     def _encode(self, record: Mapping[str, Any], *, stats: NameStats) -> list[float]:
         # One output list filled block by block, in ``_feature_names`` order. This

@@ -66,6 +66,20 @@ class ErrorStats(_Model):
     estimated_mae: float | None = None
 
 
+class IntervalCoverage(_Model):
+    """How often the matured films' ratings fell inside their served interval (issue #13)."""
+
+    predictions: int = Field(description="scored predictions that carried an interval")
+    nominal_coverage: float | None = Field(None, description="the version's nominal coverage")
+    holdout_coverage: float | None = Field(
+        None, description="measured by the trainer on the later half of its holdout"
+    )
+    realized_coverage: float | None = Field(None, description="share of ratings inside the interval")
+    mean_width: float | None = None
+    below: int = Field(0, description="ratings under the interval's low bound")
+    above: int = Field(0, description="ratings over the interval's high bound")
+
+
 class VersionQuality(_Model):
     """One model version: its predictions so far, and how the matured ones fared."""
 
@@ -82,6 +96,9 @@ class VersionQuality(_Model):
     realized: ErrorStats | None = None
     by_horizon: list[ErrorStats] = Field(default_factory=list)
     by_genre: list[ErrorStats] = Field(default_factory=list)
+    interval: IntervalCoverage | None = Field(
+        None, description="realized coverage of the interval; null for a version without one"
+    )
     notes: list[str] = Field(default_factory=list)
 
 

@@ -11,7 +11,11 @@ Rows are sorted by id and numbers written in a fixed form, so the same model on
 the same partition gives the same bytes. ``prediction`` is the served value,
 clipped to the rating scale (``clamped`` says when it was); ``est_abs_error``
 and ``est_squared_error`` are the direct-loss-estimation model's expectation of
-the error (:mod:`tmdb_mlops.loss_estimate`), empty for a version without one.
+the error (:mod:`tmdb_mlops.loss_estimate`), empty for a version without one;
+``interval_low`` and ``interval_high`` the version's calibrated interval at its
+nominal coverage (:mod:`tmdb_mlops.intervals`, recorded in the manifest), empty
+for a version without one (issue #13). Files of format 1, written before the
+interval columns existed, still read: their interval cells are missing.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Recorded in every predictions manifest; bump when the columns change.
-PREDICTIONS_FORMAT: Final = 1
+PREDICTIONS_FORMAT: Final = 2
 RATING_MIN: Final = 0.0
 RATING_MAX: Final = 10.0
 
@@ -47,7 +51,11 @@ PREDICTION_COLUMNS: Final[dict[str, str]] = {
     "clamped": "int64",  # 1 when the model's raw output was outside the scale
     "est_abs_error": "float64",  # direct loss estimation: expected |error|
     "est_squared_error": "float64",  # expected squared error
+    "interval_low": "float64",  # the calibrated interval (issue #13), empty without one
+    "interval_high": "float64",
 }
+#: Columns added after format 1; a file without them reads them as missing.
+ADDED_COLUMNS: Final[tuple[str, ...]] = ("interval_low", "interval_high")
 
 
 def format_cell(value: Any) -> str:
@@ -85,7 +93,10 @@ def read_csv_bytes(data: bytes) -> pd.DataFrame:
 
     frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""])
     header = list(frame.columns)
-    if header != list(PREDICTION_COLUMNS):
+    format_1 = [name for name in PREDICTION_COLUMNS if name not in ADDED_COLUMNS]
+    if header == format_1:
+        frame = frame.reindex(columns=list(PREDICTION_COLUMNS))
+    elif header != list(PREDICTION_COLUMNS):
         raise ValueError(f"predictions columns {header} are not {list(PREDICTION_COLUMNS)}")
     typed = {}
     for name, dtype in PREDICTION_COLUMNS.items():

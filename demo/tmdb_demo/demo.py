@@ -217,6 +217,13 @@ def run_demo(
         echo(f"  trained {report['version']}: holdout RMSE {model['rmse']:.3f} "
              f"(mean baseline {baselines['global_mean']['rmse']:.3f}, "
              f"ridge {baselines['ridge']['rmse']:.3f})", started)
+        interval = report["metrics"].get("interval") or {}
+        if interval.get("available"):
+            echo(f"  {interval['nominal_coverage']:.0%} interval: covers "
+                 f"{interval['empirical_coverage']:.1%} of {interval['evaluation_rows']} later "
+                 f"holdout films it was not calibrated on, mean width {interval['mean_width']:.2f} "
+                 f"(constant width {interval['baseline']['mean_width']:.2f} covers "
+                 f"{interval['baseline']['empirical_coverage']:.1%})", started)
         echo(f"  {'promoted to champion' if decision['promoted'] else 'NOT promoted'}: "
              f"{decision['reason']}", started)
 

@@ -2,9 +2,9 @@
 
 ``tmdb-mlops predict --logical-date D`` reads ``processed/inference/dt=D/``
 (manifest-verified), scores it with the champion (or ``--model V``), adds the
-direct-loss-estimation model's expected error of every prediction when the
-version has one, and writes ``predictions/dt=D/model=V/`` through
-``write_folder`` (the file, then the manifest). The file's contract is
+direct-loss-estimation model's expected error of every prediction and its
+calibrated interval (issue #13) when the version has them, and writes
+``predictions/dt=D/model=V/`` through ``write_folder`` (the file, then the manifest). The file's contract is
 ``tmdb_mlops.predictions``.
 
 Idempotent: the same version on the same partition writes the same bytes (rows
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tmdb_mlops import layout
+from tmdb_mlops import intervals, layout
 from tmdb_mlops.bundle import LoadedModel
 from tmdb_mlops.config import Settings
 from tmdb_mlops.errors import NotFoundError, PlatformError
@@ -99,7 +99,13 @@ def horizon_days(release_dates: pd.Series, dt: date) -> pd.Series:
 def score(model: LoadedModel, inference: Inference) -> pd.DataFrame:
     """The predictions file's rows for one partition (see ``tmdb_mlops.predictions``)."""
     frame = inference.frame
-    raw = model.predict_frame(frame) if len(frame) else np.empty(0)
+    low = high = np.full(len(frame), np.nan)
+    if len(frame):
+        raw, low_found, high_found = model.predict_frame_with_intervals(frame)
+        if low_found is not None and high_found is not None:
+            low, high = low_found, high_found
+    else:
+        raw = np.empty(0)
     if not np.all(np.isfinite(raw)):
         raise PredictError(f"model {model.version} returned non-finite predictions for dt={inference.dt}")
     clipped = np.clip(raw, RATING_MIN, RATING_MAX)
@@ -118,6 +124,8 @@ def score(model: LoadedModel, inference: Inference) -> pd.DataFrame:
         "clamped": (clipped != raw).astype("int64"),
         "est_abs_error": absolute,
         "est_squared_error": squared,
+        "interval_low": low,
+        "interval_high": high,
     })
 
 
@@ -172,6 +180,8 @@ def run_predict(
         "rows": len(predictions),
         "clamped": int(predictions["clamped"].sum()),
         "loss_estimator": usable(model.loss_estimator),
+        "interval_coverage": (float(model.interval["coverage"])
+                              if intervals.usable(model.interval) else None),
         "estimated": estimate,
     }
     written = write_folder(store, folder=folder,

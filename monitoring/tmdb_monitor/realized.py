@@ -4,7 +4,9 @@ Each figure is computed on the **scored** predictions (matured, with a settled
 rating; ``join``), beside what it is judged against: the version's holdout RMSE
 (its metrics.json), the global-mean baseline on the same films (the training
 mean, from the version's monitoring reference) and the error the direct loss
-estimation expected for the same predictions before their outcome existed. A
+estimation expected for the same predictions before their outcome existed, and,
+for predictions that carried an interval, how often the rating fell inside it
+(the realized coverage, beside the nominal and the holdout-measured one). A
 film predicted on several dates counts once per prediction (each is a
 prediction that was shown); ``films`` counts distinct films. Grouped figures are
 one pandas ``groupby`` each: linear in the predictions.
@@ -21,6 +23,7 @@ from tmdb_mlops.monitor_report import (
     HORIZON_BUCKETS,
     NOT_AVAILABLE,
     ErrorStats,
+    IntervalCoverage,
     VersionQuality,
 )
 from tmdb_mlops.schema import LIST_SEPARATOR
@@ -113,6 +116,27 @@ def by_genre(scored: pd.DataFrame, *, target_mean: float | None) -> list[ErrorSt
     return grouped(columns, exploded, baseline=target_mean is not None)
 
 
+def interval_coverage(scored: pd.DataFrame, *, metrics: dict[str, Any] | None) -> IntervalCoverage | None:
+    """Realized coverage of the scored predictions that carried an interval (None: none did)."""
+    with_interval = scored[scored["interval_low"].notna() & scored["interval_high"].notna()]
+    summary = (metrics or {}).get("interval") or {}
+    if with_interval.empty:
+        return None
+    actual = with_interval["actual"].astype("float64")
+    low = with_interval["interval_low"].astype("float64")
+    high = with_interval["interval_high"].astype("float64")
+    inside = (actual >= low) & (actual <= high)
+    return IntervalCoverage(
+        predictions=len(with_interval),
+        nominal_coverage=summary.get("nominal_coverage"),
+        holdout_coverage=summary.get("empirical_coverage"),
+        realized_coverage=rounded(float(inside.mean())),
+        mean_width=rounded(float((high - low).mean())),
+        below=int((actual < low).sum()),
+        above=int((actual > high).sum()),
+    )
+
+
 def version_quality(
     rows: pd.DataFrame,
     *,
@@ -131,6 +155,8 @@ def version_quality(
         notes.append(f"global-mean baseline and drift reference: {NOT_AVAILABLE}")
     if len(rows) and not rows["est_squared_error"].notna().any():
         notes.append(f"error estimate: {NOT_AVAILABLE}")
+    if len(rows) and not rows["interval_low"].notna().any():
+        notes.append(f"prediction interval: {NOT_AVAILABLE}")
     scored = rows[rows["scored"]]
     model = (metrics or {}).get("model", {})
     return VersionQuality(
@@ -147,6 +173,7 @@ def version_quality(
         realized=error_stats(scored, target_mean=target_mean),
         by_horizon=by_horizon(scored, target_mean=target_mean),
         by_genre=by_genre(scored, target_mean=target_mean),
+        interval=interval_coverage(scored, metrics=metrics),
         notes=notes,
     )
 

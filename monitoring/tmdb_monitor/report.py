@@ -128,6 +128,22 @@ def _num(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _pct(value: float | None, spec: str = ".1%") -> str:
+    return "?" if value is None else format(value, spec)
+
+
+def _coverage(quality: VersionQuality) -> str:
+    """One line: the realized coverage of the version's interval on its matured predictions."""
+    interval = quality.interval
+    if interval is None or interval.realized_coverage is None:
+        return f"interval coverage, {quality.version}: no matured prediction with an interval"
+    return (f"interval coverage, {quality.version}: {_pct(interval.realized_coverage)} of "
+            f"{interval.predictions} matured ratings inside their interval (nominal "
+            f"{_pct(interval.nominal_coverage, '.0%')}, holdout {_pct(interval.holdout_coverage)}; "
+            f"{interval.below} below, {interval.above} above; mean width "
+            f"{_num(interval.mean_width, '.2f')})")
+
+
 def summary(report: MonitoringReport, *, width: int = 140) -> str:
     """The tables the command prints: versions, partitions, drift, the decision."""
     console = Console(file=io.StringIO(), width=width, force_terminal=False, color_system=None)
@@ -145,6 +161,8 @@ def summary(report: MonitoringReport, *, width: int = 140) -> str:
             _num(r.baseline_rmse if r else None), _num(r.estimated_rmse if r else None),
         )
     console.print(versions)
+    for q in report.versions:
+        console.print(_coverage(q))
     parts = Table(title="Prediction partitions: estimated (before outcomes) and realized RMSE")
     for name in ("dt", "version", "predictions", "scored", "estimated on scored", "realized RMSE",
                  "pending", "estimated on pending"):

@@ -276,3 +276,43 @@ def heatmap(
         f'<text x="{width / 2}" y="15" text-anchor="middle" class="chart-title">{escape(title)}</text>'
     )
     return Markup(head + "".join(body) + "</svg>")
+
+
+# --- explanations (issue #13) ------------------------------------------------------------
+
+
+def contributions(items: Sequence[tuple[str, float]], *, title: str, base: float | None = None) -> Markup:
+    """Signed horizontal bars around a zero line: each raw input's push up or down.
+
+    Largest magnitude first; positive bars (raising the rating) go right in blue,
+    negative ones left in orange. ``base`` is named in the footer.
+    """
+    ranked = sorted(items, key=lambda item: abs(item[1]), reverse=True)
+    if not ranked:
+        return _empty(title, "no explanation for this model")
+    row = 18
+    height = PAD_TOP + row * len(ranked) + 26
+    label_w = 150
+    plot_w = WIDTH - label_w - 20
+    zero = label_w + plot_w / 2
+    top = max(abs(value) for _, value in ranked) or 1.0
+    body = [f'<line x1="{zero:.1f}" y1="{PAD_TOP - 2}" x2="{zero:.1f}" '
+            f'y2="{PAD_TOP + row * len(ranked)}" stroke="#555"/>']
+    for i, (label, value) in enumerate(ranked):
+        y = PAD_TOP + i * row
+        w = (plot_w / 2 - 40) * abs(value) / top
+        x = zero if value >= 0 else zero - w
+        colour = PALETTE[0] if value >= 0 else PALETTE[1]
+        text_x = zero + w + 4 if value >= 0 else zero - w - 4
+        anchor = "start" if value >= 0 else "end"
+        body.append(
+            f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end" class="tick">{escape(label)}</text>'
+            f'<rect class="bar contribution" data-input="{escape(label)}" x="{x:.1f}" y="{y + 2}" '
+            f'width="{w:.1f}" height="{row - 4}" fill="{colour}">'
+            f"<title>{escape(label)}: {value:+.4f}</title></rect>"
+            f'<text x="{text_x:.1f}" y="{y + 12}" text-anchor="{anchor}" class="tick">{value:+.3f}</text>'
+        )
+    if base is not None:
+        body.append(f'<text x="{WIDTH / 2}" y="{height - 8}" text-anchor="middle" class="tick">'
+                    f"base value {base:.3f} + these contributions = the raw prediction</text>")
+    return _svg(body, title=title, height=height)

@@ -16,7 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from tmdb_mlops import intervals
+from tmdb_mlops.explain import Explainer, NotExplainable
 from tmdb_mlops.features import featurizer_of
+from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
 
 
 class _RowSlot:
@@ -106,6 +109,31 @@ class _SingleRowBooster:
             self._safe_call(status)  # raises LightGBMError with the library's message
         return slot.out[0]
 
+    def predict_with(
+        self, lower: _SingleRowBooster, upper: _SingleRowBooster, row: Sequence[float]
+    ) -> tuple[float, float, float]:
+        """(this booster's, ``lower``'s, ``upper``'s) raw scores of one row, packed once.
+
+        The three boosters read the same features, so the other two are called on this
+        booster's row buffer (each with its own FastConfig and output): one
+        ``pack_into`` for three predictions.
+        """
+        slot = self._slot()
+        self._pack(slot.row, 0, *row)
+        row_ptr = slot.row_ptr
+        status = self._predict(slot.config, row_ptr, slot.out_len_ref, slot.out_ptr)
+        if status:
+            self._safe_call(status)
+        low = lower._slot()  # noqa: SLF001 - the same class
+        status = lower._predict(low.config, row_ptr, low.out_len_ref, low.out_ptr)
+        if status:
+            self._safe_call(status)
+        high = upper._slot()  # noqa: SLF001
+        status = upper._predict(high.config, row_ptr, high.out_len_ref, high.out_ptr)
+        if status:
+            self._safe_call(status)
+        return slot.out[0], low.out[0], high.out[0]
+
     def __del__(self) -> None:
         # Everything __del__ needs was bound in __init__: importing here fails at
         # interpreter shutdown (it printed "ImportError: sys.meta_path is None").
@@ -133,9 +161,14 @@ class FastPredictor:
     round trip and sklearn's input validation. One row goes through LightGBM's
     single-row C entry point; several rows through one ``Booster.predict`` call,
     encoded row by row up to ``COLUMNWISE_FROM`` rows and column-wise from there.
+
+    With the bundle's interval payload (``tmdb_mlops.intervals``) the same encoded
+    row also goes through the two quantile boosters' single-row calls, a few
+    microseconds each; explanations (TreeSHAP, ``tmdb_mlops.explain``) are computed
+    only when asked for, on the same encoded row.
     """
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Any, interval: Mapping[str, Any] | None = None) -> None:
         featurizer = featurizer_of(pipeline)
         self._encode = featurizer.encode_record
         self._encode_many = featurizer.transform
@@ -150,6 +183,82 @@ class FastPredictor:
                 self._single = _SingleRowBooster(self._booster, featurizer.n_features_out_)
             except Exception:  # noqa: BLE001 - the batch call below is always correct
                 self._single = None
+        self._interval = interval if intervals.usable(interval) else None
+        self.coverage: float | None = None
+        self._bounds: tuple[Any, Any] | None = None
+        if self._interval is not None:
+            self.coverage = float(self._interval["coverage"])
+            self._q = intervals.quantile(self._interval)
+            n = featurizer.n_features_out_
+            try:
+                self._bounds = (_SingleRowBooster(self._interval["lower"], n),
+                                _SingleRowBooster(self._interval["upper"], n))
+            except Exception:  # noqa: BLE001 - the batch call stays correct
+                self._bounds = None
+        try:
+            self._explainer: Explainer | None = Explainer.of(pipeline)
+        except NotExplainable:
+            self._explainer = None
+
+    @property
+    def has_interval(self) -> bool:
+        return self._interval is not None
+
+    @property
+    def explainable(self) -> bool:
+        return self._explainer is not None
+
+    def predict_row(
+        self, record: Mapping[str, Any], *, explain: bool = False
+    ) -> tuple[float, tuple[float, float] | None, dict[str, Any] | None]:
+        """One record: (raw prediction, (low, high) or None, explanation or None).
+
+        The record is encoded once; the interval costs two single-row booster
+        calls, the explanation (only when asked) one TreeSHAP call.
+        """
+        row = self._encode(record)
+        single, bounds = self._single, self._bounds
+        if single is not None and bounds is not None:
+            raw, lower, upper = single.predict_with(bounds[0], bounds[1], row)
+            q = self._q
+            low, high = lower - q, upper + q
+            # intervals.bound, inlined: the hot path (the rule is tested equal to it).
+            low = raw if raw < low else low
+            high = raw if raw > high else high
+            interval: tuple[float, float] | None = (
+                RATING_MIN if low < RATING_MIN else RATING_MAX if low > RATING_MAX else low,
+                RATING_MIN if high < RATING_MIN else RATING_MAX if high > RATING_MAX else high)
+        else:
+            raw = (single.predict_one(row) if single is not None
+                   else float(self._predict_encoded(np.array([row], dtype=np.float64))[0]))
+            interval = None
+            if self._interval is not None:
+                lows, highs = intervals.quantile_predictions(self._interval, np.array([row]))
+                interval = intervals.bound(raw, float(lows[0]), float(highs[0]), self._q)
+        if explain and self._explainer is not None:
+            return raw, interval, self._explainer.explain_row(row)
+        return raw, interval, None
+
+    def predict_with_intervals(
+        self, records: Sequence[Mapping[str, Any]]
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Raw predictions of several records, and their interval bounds (None without one)."""
+        if not records:
+            empty = np.empty(0, dtype=np.float64)
+            return empty, (empty if self._interval is not None else None), \
+                (empty if self._interval is not None else None)
+        X = self._encode_batch(records)
+        raw = self._predict_encoded(X)
+        if self._interval is None:
+            return raw, None, None
+        low, high = intervals.intervals_for(self._interval, X, raw)
+        return raw, low, high
+
+    def explain(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
+        """One record's explanation, or None for a model TreeSHAP cannot explain."""
+        if self._explainer is None:
+            return None
+        return self._explainer.explain_row(self._encode(record))
 
     def predict_record(self, record: Mapping[str, Any]) -> float:
         """One record's prediction as a plain float (the /predict path: no numpy)."""
@@ -162,10 +271,14 @@ class FastPredictor:
             return np.empty(0, dtype=np.float64)
         if len(records) == 1 and self._single is not None:
             return np.array([self.predict_record(records[0])])
+        return self._predict_encoded(self._encode_batch(records))
+
+    def _encode_batch(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         if len(records) >= COLUMNWISE_FROM:
-            X = self._encode_many(records if isinstance(records, list) else list(records))
-        else:
-            X = np.array([self._encode(record) for record in records], dtype=np.float64)
+            return self._encode_many(records if isinstance(records, list) else list(records))
+        return np.array([self._encode(record) for record in records], dtype=np.float64)
+
+    def _predict_encoded(self, X: np.ndarray) -> np.ndarray:
         if self._booster is not None:
             # One thread: OpenMP start-up dominates a small batch (measured ~10x).
             return self._booster.predict(X, num_threads=1)

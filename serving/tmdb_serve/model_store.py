@@ -49,7 +49,8 @@ class ServableModel:
 
     @classmethod
     def of(cls, loaded: LoadedModel, *, instead_of: str | None = None) -> ServableModel:
-        return cls(loaded=loaded, fast=FastPredictor(loaded.pipeline), instead_of=instead_of)
+        return cls(loaded=loaded, fast=FastPredictor(loaded.pipeline, interval=loaded.interval),
+                   instead_of=instead_of)
 
     @property
     def version(self) -> str:
@@ -88,6 +89,20 @@ class ServableModel:
         """Predictions for a DataFrame of processed rows (extra columns are ignored)."""
         return self.loaded.predict_frame(frame)
 
+    def predict_frame_with_intervals(
+        self, frame: Any
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Raw predictions of a DataFrame's rows and their interval bounds (None without one)."""
+        return self.loaded.predict_frame_with_intervals(frame)
+
+    @property
+    def interval_summary(self) -> dict[str, Any] | None:
+        """The trainer's measurement of the interval (metrics.json), when the bundle has one."""
+        summary = self.metrics.get("interval")
+        if not self.fast.has_interval or not isinstance(summary, dict):
+            return None
+        return summary
+
 
 class VerificationError(PlatformError):
     """A candidate model loaded but failed the service's own checks."""
@@ -116,6 +131,15 @@ def verify(model: ServableModel) -> None:
         raise VerificationError(
             f"model {model.version} gave an invalid smoke prediction: {predictions!r}"
         )
+    if model.fast.has_interval:
+        try:
+            _, low, high = model.fast.predict_with_intervals(SMOKE_RECORDS)
+        except Exception as exc:  # noqa: BLE001 - a broken interval refuses the candidate
+            raise VerificationError(
+                f"model {model.version} failed the smoke interval: {type(exc).__name__}: {exc}"
+            ) from None
+        if low is None or high is None or not (np.all(np.isfinite(low)) and np.all(low <= high)):
+            raise VerificationError(f"model {model.version} gave an invalid smoke interval")
 
 
 class ModelStore:

@@ -34,6 +34,30 @@ SORT_KEYS = {
 
 
 @dataclass
+class FilmDetail:
+    """One film of the partition: its interval, why the model said it, what it was given."""
+
+    model: ServableModel
+    view: PartitionView
+    film: Film
+    inputs: list[tuple[str, str]]
+    explanation: dict[str, Any] | None
+    chart: Markup
+
+
+def _cell(value: Any) -> str:
+    """A raw input as the page shows it (lists joined with ", ", missing as "-")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, str):
+        return value.replace("|", ", ") or "-"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return "-" if text in ("<NA>", "nan") else text
+
+
+@dataclass
 class ResultsPage:
     model: ServableModel | None
     view: PartitionView | None
@@ -123,6 +147,33 @@ class ResultsService:
         except Exception as exc:  # noqa: BLE001 - one unreadable version must not hide the others
             log.warning("cannot read metrics of %s: %s", version, exc)
             return {}
+
+    def film(self, model: ServableModel | None, film_id: int) -> FilmDetail | None:
+        """One film's detail view; None when no model, no partition or no such film."""
+        if model is None:
+            return None
+        try:
+            view = self._scorer.view(model)
+        except Exception as exc:  # noqa: BLE001 - the store may be down: the page says so
+            log.warning("cannot read the inference partition: %s", exc)
+            return None
+        film = view.film(film_id) if view else None
+        if view is None or film is None:
+            return None
+        record = view.records.get(film_id, {})
+        explanation = model.fast.explain(record)
+        if explanation is not None:
+            explanation = {**explanation,
+                           "raw_prediction": explanation["base_value"]
+                           + sum(explanation["contributions"].values())}
+        chart = charts.contributions(
+            list((explanation or {}).get("contributions", {}).items()),
+            title=f"Why {film.title}: contribution of each input",
+            base=explanation["base_value"] if explanation else None,
+        )
+        return FilmDetail(model=model, view=view, film=film,
+                          inputs=[(name, _cell(value)) for name, value in record.items()],
+                          explanation=explanation, chart=chart)
 
     def page(
         self,

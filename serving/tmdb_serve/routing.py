@@ -26,14 +26,17 @@ from starlette.types import Receive, Scope, Send
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def reads_body(annotation: Any, *, name: str = "body") -> Callable[[Endpoint], Endpoint]:
+def reads_body(
+    annotation: Any, *, name: str = "body", query: dict[str, tuple[Any, Any]] | None = None
+) -> Callable[[Endpoint], Endpoint]:
     """Declare the body a ``RequestRoute`` endpoint reads itself, for FastAPI to document.
 
     FastAPI documents a request body (its schema, examples and the 422 response)
     from an endpoint's parameters. The decorated endpoint takes only the request,
     so FastAPI is given a stand-in with the endpoint's name and docstring and the
     signature ``(*, <name>: annotation)``; ``RequestRoute`` calls the real
-    endpoint, kept as the stand-in's ``__wrapped__``.
+    endpoint, kept as the stand-in's ``__wrapped__``. ``query`` documents query
+    parameters the endpoint also reads itself: name -> (annotation, default).
     """
 
     def decorate(endpoint: Endpoint) -> Endpoint:
@@ -41,8 +44,13 @@ def reads_body(annotation: Any, *, name: str = "body") -> Callable[[Endpoint], E
             raise RuntimeError(f"{endpoint.__name__} must be routed by a RequestRoute")
 
         functools.update_wrapper(documented, endpoint)
+        parameters = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)]
+        parameters += [
+            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=default)
+            for key, (kind, default) in (query or {}).items()
+        ]
         documented.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-            [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)],
+            parameters,
             return_annotation=inspect.signature(endpoint).return_annotation,
         )
         return documented

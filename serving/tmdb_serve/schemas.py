@@ -18,20 +18,61 @@ from tmdb_mlops.inputs import EXAMPLES, MovieFeatures
 ModelSource = Literal["registry", "fallback", "local"]
 
 
+class Interval(BaseModel):
+    """The calibrated prediction interval of one film (issue #13), clipped to 0-10."""
+
+    low: float = Field(description="Lower bound of the rating, 0-10")
+    high: float = Field(description="Upper bound of the rating, 0-10")
+    coverage: float = Field(
+        description="Nominal coverage: the share of films whose rating falls inside their "
+        "interval (measured on later holdout films: see /model's interval)"
+    )
+
+
+class Explanation(BaseModel):
+    """Why the model said it: TreeSHAP contributions summed per raw input (issue #13)."""
+
+    base_value: float = Field(description="The model's expected output over its training data")
+    contributions: dict[str, float] = Field(
+        description="Each raw input's additive contribution; base_value + their sum = "
+        "raw_prediction"
+    )
+    raw_prediction: float = Field(description="The model's output before clamping to 0-10")
+
+
 class Prediction(BaseModel):
     """One predicted rating."""
 
     prediction: float = Field(description="Predicted TMDB vote_average, clamped to 0-10")
     clamped: bool = Field(description="True when the raw model output was outside 0-10")
+    interval: Interval | None = Field(
+        None, description="Calibrated interval; null for a model trained without one"
+    )
 
 
 class PredictResponse(Prediction):
-    """A prediction and the model that made it."""
+    """A prediction and the model that made it (and, with ``explain=true``, why)."""
 
-    model_config = ConfigDict(protected_namespaces=())
+    model_config = ConfigDict(
+        protected_namespaces=(),
+        json_schema_extra={"examples": [{
+            "prediction": 6.42, "clamped": False,
+            "interval": {"low": 5.61, "high": 7.18, "coverage": 0.8},
+            "model_version": "20260301T020000000Z-1a2b3c", "model_source": "registry",
+            "explanation": {
+                "base_value": 6.31, "raw_prediction": 6.42,
+                "contributions": {"director": 0.21, "cast": 0.12, "genres": -0.09,
+                                  "runtime": 0.05, "budget": -0.18},
+            },
+        }]},
+    )
 
     model_version: str
     model_source: ModelSource
+    explanation: Explanation | None = Field(
+        None, description="Only with explain=true (omitted otherwise); null for a model "
+        "TreeSHAP cannot explain"
+    )
 
 
 class BatchRequest(BaseModel):
@@ -47,7 +88,18 @@ class BatchRequest(BaseModel):
 class BatchResponse(BaseModel):
     """Predictions in the order of the request's items."""
 
-    model_config = ConfigDict(protected_namespaces=())
+    model_config = ConfigDict(
+        protected_namespaces=(),
+        json_schema_extra={"examples": [{
+            "predictions": [
+                {"prediction": 6.42, "clamped": False,
+                 "interval": {"low": 5.61, "high": 7.18, "coverage": 0.8}},
+                {"prediction": 5.87, "clamped": False,
+                 "interval": {"low": 4.95, "high": 6.74, "coverage": 0.8}},
+            ],
+            "model_version": "20260301T020000000Z-1a2b3c", "model_source": "registry",
+        }]},
+    )
 
     predictions: list[Prediction]
     model_version: str
@@ -77,6 +129,10 @@ class ModelCard(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     input_schema: dict[str, Any] = Field(default_factory=dict)
     feature_names: list[str] = Field(default_factory=list)
+    interval: dict[str, Any] | None = Field(
+        None, description="The interval's nominal and measured coverage and mean width "
+        "(metrics.json's interval); null for a model trained without one"
+    )
     links: dict[str, str] = Field(
         default_factory=lambda: dict(MODEL_CARD_LINKS),
         description="Where to see the model at work: its predictions and their monitoring",

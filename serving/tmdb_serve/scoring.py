@@ -19,7 +19,7 @@ import io
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from tmdb_mlops import layout, predictions
+from tmdb_mlops.inputs import INPUT_COLUMNS
 from tmdb_mlops.partitions import list_partitions, read_manifest, read_verified
 from tmdb_mlops.schema import LIST_SEPARATOR, columns_for
 from tmdb_mlops.storage import Storage
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Film:
+    id: int
     title: str
     release_date: str
     genres: list[str]
@@ -49,6 +51,9 @@ class Film:
     director: str
     original_language: str
     runtime: float | None
+    #: The calibrated interval (issue #13), None for a version without one.
+    interval_low: float | None = None
+    interval_high: float | None = None
 
 
 @dataclass
@@ -67,6 +72,14 @@ class PartitionView:
     months: list[str]
     #: Where the predictions come from: the stored predictions file, or this server.
     source: str = "scored by the server"
+    #: Each film's raw inputs (the partition's row), by id: the detail view shows them
+    #: and explains the prediction from them.
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: The nominal coverage of the intervals shown (None: the version has none).
+    coverage: float | None = None
+
+    def film(self, film_id: int) -> Film | None:
+        return next((film for film in self.films if film.id == film_id), None)
 
 
 def _text(value: Any) -> str:
@@ -115,8 +128,8 @@ class PartitionScorer:
 
     def _stored_values(
         self, frame: pd.DataFrame, dt: date, version: str, manifest: dict
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The stored predictions of these rows, when they were made on exactly this partition."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The stored predictions (and intervals) of these rows, when made on exactly this partition."""
         stored = self._stored_manifest(dt, version)
         movies = manifest.get("files", {}).get(layout.movies_key("inference", dt), {}).get("sha256")
         if stored is None or stored.get("source", {}).get("movies_sha256") != movies:
@@ -128,7 +141,9 @@ class PartitionScorer:
         if not set(frame["id"].tolist()) <= set(by_id.index.tolist()):
             return None
         chosen = by_id.loc[frame["id"].to_numpy()]
-        return chosen["prediction"].to_numpy(dtype=float), chosen["clamped"].to_numpy() == 1
+        return (chosen["prediction"].to_numpy(dtype=float), chosen["clamped"].to_numpy() == 1,
+                chosen["interval_low"].to_numpy(dtype=float),
+                chosen["interval_high"].to_numpy(dtype=float))
 
     def _poster(self, path: str) -> str | None:
         return f"{self._poster_base}/{path.lstrip('/')}" if path else None
@@ -137,16 +152,26 @@ class PartitionScorer:
         data = read_verified(self._storage, layout.movies_key("inference", dt), manifest)
         frame = pd.read_csv(io.BytesIO(data), dtype=columns_for("inference"))
         stored = self._stored_values(frame, dt, model.version, manifest)
+        missing = np.full(len(frame), np.nan)
         if stored is not None:
-            values, clamped = stored
+            values, clamped, low, high = stored
             source = f"stored: {layout.predictions_prefix(dt, model.version)}/"
         else:
-            values, clamped = clamp(model.predict_frame(frame) if len(frame) else np.empty(0))
+            raw, low_found, high_found = (model.predict_frame_with_intervals(frame) if len(frame)
+                                          else (np.empty(0), None, None))
+            values, clamped = clamp(raw)
+            low = missing if low_found is None else low_found
+            high = missing if high_found is None else high_found
             source = "scored by the server (no stored predictions for this partition and version)"
         films = []
-        for (_, row), value, flag in zip(frame.iterrows(), values, clamped, strict=True):
+        records: dict[int, dict[str, Any]] = {}
+        rows = zip(frame.iterrows(), values, clamped, low, high, strict=True)
+        for (_, row), value, flag, lo, hi in rows:
             runtime = row["runtime"]
+            film_id = int(row["id"])
+            records[film_id] = {column: row.get(column) for column in INPUT_COLUMNS}
             films.append(Film(
+                id=film_id,
                 title=_text(row["title"]),
                 release_date=_text(row["release_date"]),
                 genres=[g for g in _text(row["genres"]).split(LIST_SEPARATOR) if g],
@@ -156,6 +181,8 @@ class PartitionScorer:
                 director=_text(row["director"]),
                 original_language=_text(row["original_language"]),
                 runtime=None if pd.isna(runtime) else float(runtime),
+                interval_low=None if np.isnan(lo) else round(float(lo), 2),
+                interval_high=None if np.isnan(hi) else round(float(hi), 2),
             ))
         return PartitionView(
             dt=dt,
@@ -165,6 +192,8 @@ class PartitionScorer:
             genres=sorted({g for film in films for g in film.genres}),
             months=sorted({film.release_date[:7] for film in films if film.release_date}),
             source=source,
+            records=records,
+            coverage=model.fast.coverage,
         )
 
     def view(self, model: ServableModel) -> PartitionView | None:

@@ -66,6 +66,7 @@ def test_the_predictions_file_round_trips_with_fixed_bytes() -> None:
         "horizon_days": pd.array([1, None], dtype="Int64"), "model_version": ["v1"] * 2,
         "prediction": [6.123456789, 10.0], "clamped": [0, 1],
         "est_abs_error": [0.5, np.nan], "est_squared_error": [0.36, np.nan],
+        "interval_low": [5.2, np.nan], "interval_high": [7.0, np.nan],
     })
     data = to_csv_bytes(frame)
     assert data == to_csv_bytes(frame.iloc[::-1])  # rows sorted by id
@@ -73,7 +74,23 @@ def test_the_predictions_file_round_trips_with_fixed_bytes() -> None:
     back = read_csv_bytes(data)
     assert back["id"].tolist() == [1, 2] and back["prediction"].tolist() == [10.0, 6.123457]
     assert back["horizon_days"].isna().tolist() == [True, False]
+    assert back["interval_low"].isna().tolist() == [True, False]
+    assert back["interval_high"].tolist()[1] == 7.0
     assert to_csv_bytes(back) == data
+
+
+@pytest.mark.unit
+def test_a_predictions_file_of_format_1_reads_without_intervals() -> None:
+    """Files written before issue #13 have no interval columns: they read as missing."""
+    old_columns = [c for c in PREDICTION_COLUMNS if c not in ("interval_low", "interval_high")]
+    data = (",".join(old_columns) + "\n"
+            + "1,A,2014-03-02,Drama,2014-03-01,1,v1,6.5,0,0.5,0.36\n").encode()
+    back = read_csv_bytes(data)
+    assert list(back.columns) == list(PREDICTION_COLUMNS)
+    assert back["prediction"].tolist() == [6.5]
+    assert back["interval_low"].isna().all() and back["interval_high"].isna().all()
+    with pytest.raises(ValueError, match="are not"):
+        read_csv_bytes(b"id,title\n1,A\n")
 
 
 @pytest.mark.unit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import re
@@ -69,6 +70,25 @@ def test_demo_serves_predictions_and_stops_cleanly(tmp_path: Path) -> None:
         assert re.search(r"\b\d\.\d\b", page), "the results page shows no predicted rating"
         assert "Model" in page
         assert "Predictions</dt><dd id=\"predictions-source\">stored:" in page  # predict's files
+        # Issue #13: intervals on the page and in the API, explanations on request.
+        assert re.search(r"80% interval: covers \d+\.\d% of \d+ later holdout films", output)
+        assert 'class="range"' in page and 'id="model-interval">80% nominal' in page
+        film = re.search(r'href="(/results/films/\d+)"', page)
+        assert film, "no film detail link"
+        base = url.rsplit("/results", 1)[0]
+        with urllib.request.urlopen(base + film.group(1), timeout=30) as response:
+            assert 'class="bar contribution"' in response.read().decode()
+        from tmdb_mlops.inputs import EXAMPLES
+
+        request = urllib.request.Request(base + "/predict?explain=true",
+                                         data=json.dumps(EXAMPLES[0]).encode(),
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        assert 0 <= answer["interval"]["low"] <= answer["prediction"] <= answer["interval"]["high"]
+        explanation = answer["explanation"]
+        assert abs(explanation["base_value"] + sum(explanation["contributions"].values())
+                   - explanation["raw_prediction"]) < 1e-6
 
         # The demo moved on in sandbox time until the first predictions matured.
         assert re.search(r"monitor \d{4}-\d\d-\d\d: realized RMSE \d\.\d+ on \d+ matured films",

@@ -70,3 +70,40 @@ def test_predict_without_a_champion_or_a_partition_fails_in_one_line(tmp_path: P
         run_predict(load_settings(storage_url=empty.url), logical_date=MONITOR_ON, storage=empty)
     with pytest.raises(PlatformError, match="no inference partition dt=2014-12-31"):
         run_predict(history.settings, logical_date=MONITOR_ON, storage=history.storage)
+
+
+def test_predictions_carry_the_interval_and_the_report_its_realized_coverage(
+    history: History,
+) -> None:
+    """Issue #13: each prediction's interval is stored; matured ones give a realized coverage."""
+    import numpy as np
+
+    from tmdb_mlops.registry import Registry
+    from tmdb_monitor.join import joined
+
+    frame = read_predictions(history.storage, PREDICTED_ON[0], history.version)
+    assert frame["interval_low"].notna().all() and frame["interval_high"].notna().all()
+    assert (frame["interval_low"] <= frame["prediction"]).all()
+    assert (frame["prediction"] <= frame["interval_high"]).all()
+    assert frame["interval_low"].between(0, 10).all() and frame["interval_high"].between(0, 10).all()
+    manifest = history.storage.read_bytes(
+        layout.predictions_manifest_key(PREDICTED_ON[0], history.version))
+    assert b'"interval_coverage": 0.8' in manifest
+
+    data = joined(history.storage, logical_date=MONITOR_ON,
+                  settle_days=history.settings.collect_settle_days,
+                  min_votes=history.settings.collect_min_votes).frame
+    scored = data[data["scored"] & (data["model_version"] == history.version)]
+    inside = (scored["actual"] >= scored["interval_low"]) & (scored["actual"] <= scored["interval_high"])
+    interval = history.report.version(history.version).interval
+    assert interval is not None and interval.predictions == len(scored) > 0
+    assert interval.realized_coverage == pytest.approx(float(inside.mean()), abs=1e-6)
+    assert interval.below + interval.above == int((~inside).sum())
+    metrics = Registry(history.storage, signing_key=None).metrics(history.version)
+    assert interval.nominal_coverage == metrics["interval"]["nominal_coverage"] == 0.8
+    assert interval.holdout_coverage == metrics["interval"]["empirical_coverage"]
+    assert interval.mean_width == pytest.approx(
+        float(np.mean(scored["interval_high"] - scored["interval_low"])), abs=1e-6)
+    assert (f"interval coverage, {history.version}: {interval.realized_coverage:.1%} of "
+            f"{interval.predictions} matured ratings inside their interval (nominal 80%"
+            in summary(history.report))

@@ -22,6 +22,7 @@ from tmdb_mlops.inputs import MovieFeatures, to_record
 from tmdb_mlops.registry import Registry
 from tmdb_mlops.schema import TARGET
 from tmdb_train.evaluate import evaluate
+from tmdb_train.interval import fit_interval
 from tmdb_train.pipeline import build_pipeline
 from tmdb_train.run import input_schema
 from tmdb_train.split import temporal_split
@@ -30,6 +31,7 @@ from tmdb_train.train import feature_importance, fit_ridge
 AS_OF = "2014-03-01"
 SIGNING_KEY = "serving-tests-signing-key"
 HOLDOUT_FRACTION = 0.2
+COVERAGE = 0.8
 # Films of this genre are rated 8 points higher in the overshooting model's training
 # data (the pipeline does not check the 0-10 range), so it predicts above 10 for them.
 OVERSHOOT_GENRE = "Documentary"
@@ -41,6 +43,8 @@ class SmallModel:
 
     pipeline: Pipeline
     metrics: dict[str, Any] = field(repr=False)
+    #: The trainer's interval payload (``tmdb_train.interval``); None: an older bundle's shape.
+    interval: dict[str, Any] | None = field(default=None, repr=False)
 
     def expected(self, bodies: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """What ``pipeline.predict`` gives for request bodies (before clamping): the reference."""
@@ -53,14 +57,16 @@ def training_films() -> pd.DataFrame:
 
 
 def fit_small_model(frame: pd.DataFrame, *, seed: int) -> SmallModel:
-    """Fit as the trainer does (temporal holdout, 30 trees) and evaluate against the baselines."""
+    """Fit as the trainer does (temporal holdout, 30 trees), evaluate, calibrate an interval."""
     train, holdout = temporal_split(frame, fraction=HOLDOUT_FRACTION)
     pipeline = build_pipeline(seed=seed, params={"n_estimators": 30})
     pipeline.fit(train, train[TARGET].to_numpy())
     metrics = evaluate(model=pipeline, ridge=fit_ridge(train, seed=seed), train=train,
                        holdout=holdout, holdout_fraction=HOLDOUT_FRACTION)
     metrics["feature_importance"] = feature_importance(pipeline)
-    return SmallModel(pipeline=pipeline, metrics=metrics)
+    interval, metrics["interval"] = fit_interval(pipeline, train=train, holdout=holdout,
+                                                 coverage=COVERAGE, seed=seed)
+    return SmallModel(pipeline=pipeline, metrics=metrics, interval=interval)
 
 
 def fit_overshooting_model(frame: pd.DataFrame) -> SmallModel:
@@ -83,19 +89,26 @@ def register(
     *,
     schema: Mapping[str, Any] | None = None,
     promote: bool = True,
+    with_interval: bool = True,
 ) -> str:
     """Register ``model`` as the trainer does (and promote it by default); return its version.
 
     Args:
         schema: the input schema to record instead of the pipeline's own.
+        with_interval: False registers the bundle as one trained before issue #13 was
+            (no interval payload, no ``interval`` in metrics.json).
     """
+    metrics = dict(model.metrics)
+    if not with_interval:
+        metrics.pop("interval", None)
     version = registry.register(
         pipeline=model.pipeline,
         input_schema=dict(schema) if schema is not None else input_schema(model.pipeline),
-        metrics=model.metrics,
+        metrics=metrics,
         as_of=AS_OF,
         partitions=[],
         training_params={},
+        interval=model.interval if with_interval else None,
     )
     if promote:
         registry.promote(version, reason="serving test")

@@ -129,10 +129,11 @@ def test_a_non_finite_model_output_is_a_logged_500_not_a_crash(
     # bug we cannot fit on purpose; the candidate that predicts NaN everywhere is
     # refused at load (TestAdmin).
     fast = served(client).fast
-    real = fast.predict_record
+    real = fast.predict_row
     monkeypatch.setattr(
-        fast, "predict_record",
-        lambda record: float("nan") if record["title"] == "Nonfinite" else real(record),
+        fast, "predict_row",
+        lambda record, **kw: (float("nan"), None, None) if record["title"] == "Nonfinite"
+        else real(record, **kw),
     )
     response = client.post("/predict", json={**GOOD, "title": "Nonfinite"})
     assert response.status_code == 500
@@ -258,8 +259,8 @@ def test_batch_keeps_order_and_uses_one_model_call(
     assert len(set(np.round(raw, 6))) == len(items)  # distinct, so the order is checked
     assert (raw[:3] < 10).all() and raw[3] > 10
     fast = served(client).fast
-    real, calls = fast.predict_records, []
-    monkeypatch.setattr(fast, "predict_records",
+    real, calls = fast.predict_with_intervals, []
+    monkeypatch.setattr(fast, "predict_with_intervals",
                         lambda records: calls.append(len(records)) or real(records))
     response = client.post("/predict/batch", json={"items": items})
     assert response.status_code == 200

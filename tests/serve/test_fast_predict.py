@@ -117,3 +117,52 @@ def test_batches_above_and_below_the_columnwise_size_equal_pipeline_predict(fitt
         batch = frame.iloc[:size]
         np.testing.assert_array_equal(fast.predict_records(batch.to_dict("records")),
                                       pipeline.predict(batch))
+
+
+def _with_interval(fitted, *, shift: float = 0.0):
+    """The fitted pipeline, its training side shifted by ``shift`` points, and an interval."""
+    from tmdb_train.interval import fit_interval
+
+    pipeline, train, holdout = fitted
+    payload, _ = fit_interval(pipeline, train=train, holdout=holdout.assign(
+        vote_average=holdout["vote_average"] + shift), coverage=0.8, seed=1)
+    return pipeline, holdout, payload
+
+
+@pytest.mark.parametrize("shift", [0.0, 6.0, -6.0])
+def test_the_single_row_interval_equals_the_batch_rule(fitted, shift: float) -> None:
+    """predict_row's inlined bound (the /predict path) is intervals.bounds, row by row.
+
+    Shifted calibration targets make the conformal quantile large, so the bounds are
+    pushed past 0 or 10 and the clipping is exercised too.
+    """
+    from tmdb_mlops import intervals
+
+    pipeline, holdout, payload = _with_interval(fitted, shift=shift)
+    fast = FastPredictor(pipeline, interval=payload)
+    records = holdout.to_dict("records")
+    raw, low, high = fast.predict_with_intervals(records)
+    np.testing.assert_array_equal(raw, pipeline.predict(holdout))
+    rows = [fast.predict_row(r) for r in records]
+    np.testing.assert_array_equal([r[0] for r in rows], raw)
+    np.testing.assert_allclose([r[1] for r in rows], np.column_stack([low, high]), rtol=0,
+                               atol=1e-12)
+    encoded = pipeline.steps[0][1].transform(holdout)
+    expected = intervals.intervals_for(payload, encoded, raw)
+    np.testing.assert_allclose(np.column_stack(expected), np.column_stack([low, high]),
+                               rtol=0, atol=1e-12)
+    assert (low >= 0).all() and (high <= 10).all()
+    if shift:
+        assert (low == 0).any() or (high == 10).any()
+
+
+def test_the_interval_path_is_thread_safe(fitted) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pipeline, holdout, payload = _with_interval(fitted)
+    fast = FastPredictor(pipeline, interval=payload)
+    records = holdout.to_dict("records") * 4
+    expected = [fast.predict_row(r)[1] for r in records]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda r: fast.predict_row(r)[1], records))
+    assert got == expected

@@ -48,7 +48,8 @@ def test_serves_the_champion_from_an_s3_server(
     assert card["metrics"]["model"]["rmse"] < card["metrics"]["baselines"]["global_mean"]["rmse"]
     assert "release_date" in card["input_schema"]["columns"]
     page = httpx.get(f"{server.url}/results", timeout=30)
-    assert page.status_code == 200 and page.text.count('<tr class="film">') == 25
+    assert page.status_code == 200 and page.text.count('<tr class="film"') == 25
+    assert page.text.count('class="range"') == 25  # every film's interval (issue #13)
 
 
 def test_batch_matches_single_predictions(store_copy: TrainedStore, live_server) -> None:

@@ -46,6 +46,9 @@ def test_the_page_shows_realized_against_holdout_drift_and_estimates(
                      rf'{newest.estimated_rmse_pending:.3f}<', page, re.S)
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
     assert "No retraining needed" in page
+    coverage = champion.interval
+    assert (f'id="interval-coverage">{coverage.realized_coverage * 100:.1f}% of '
+            f'{coverage.predictions} ratings inside their interval (nominal 80%') in page
     assert "http://" not in page.split("<body>", 1)[1].replace("http://www.w3.org", "")  # no CDN
 
 
@@ -92,6 +95,11 @@ def test_results_serve_the_stored_predictions(
     assert f"stored: {folder}/" in page
     values = re.findall(r'<td class="prediction">([\d.]+)', page)
     assert values and set(values) == {"1.23"}
+    # The stored intervals are shown too, not recomputed.
+    shown = re.findall(r'<span class="range-text">(.*?)</span>', page)
+    stored = {f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(frame["interval_low"], frame["interval_high"],
+                                                      strict=True)}
+    assert shown and set(shown) <= stored
 
 
 def test_results_score_the_partition_when_no_predictions_are_stored(

@@ -32,7 +32,8 @@ FILMS = [
      "runtime": 300, "poster_path": "/g.jpg", "director": "Bo", "original_language": "fr"},
 ]
 ROW = re.compile(
-    r'<tr class="film">.*?<td class="title">(.*?)</td>.*?<td class="prediction">(.*?)</td>', re.S
+    r'<tr class="film"[^>]*>.*?<td class="title"><a [^>]*>(.*?)</a></td>.*?'
+    r'<td class="prediction">(.*?)</td>', re.S
 )
 
 
@@ -77,7 +78,7 @@ def test_rows_posters_charts_and_model_card(
     response = page_client.get("/results")
     assert response.status_code == 200
     html = response.text
-    assert html.count('<tr class="film">') == 3
+    assert html.count('<tr class="film"') == 3
     predictions = expected(small_model, partition)
     assert dict(rows(html)) == {title: f"{value:.2f}" for title, value in predictions.items()}
     assert "https://img.example/w185/alpha.jpg" in html
@@ -132,7 +133,7 @@ def test_filter_by_genre_and_month_and_paginate(page_client: TestClient) -> None
     html = page_client.get("/results?month=2014-04").text
     assert {title for title, _ in rows(html)} == {"<script>alert(1)</script>", "Gamma"}
     html = page_client.get("/results?per_page=2&page=2").text
-    assert html.count('<tr class="film">') == 1 and "page 2 of 2" in html
+    assert html.count('<tr class="film"') == 1 and "page 2 of 2" in html
 
 
 def test_bad_query_parameters_are_422(page_client: TestClient) -> None:
@@ -152,10 +153,11 @@ def test_predictions_cached_per_partition_and_model_version(
     client = make_client(admin_token="t0ken")
 
     def count_calls(model) -> list[int]:
-        """Count the served pipeline's predict calls (and still predict)."""
-        pipeline, calls = model.loaded.pipeline, []
-        real = pipeline.predict
-        monkeypatch.setattr(pipeline, "predict", lambda frame: calls.append(len(frame)) or real(frame))
+        """Count the served featurizer's encodings of a frame (one per model run; still encode)."""
+        featurizer, calls = model.loaded.pipeline.steps[0][1], []
+        real = featurizer.transform
+        monkeypatch.setattr(featurizer, "transform",
+                            lambda frame: calls.append(len(frame)) or real(frame))
         return calls
 
     calls = count_calls(client.app.state.store.current)

@@ -120,3 +120,56 @@ def test_train_on_the_sandbox_history_in_s3(collected: Storage, s3_env):
     registry = Registry(store, signing_key=None)
     assert registry.champion() == registry.list_versions()[-1]
     assert registry.load().source == "registry"
+
+
+def test_the_interval_on_the_sandbox_history_meets_its_coverage_goal(collected: Storage, tmp_path):
+    """Issue #13: coverage recomputed from the bundle on films that did not calibrate it.
+
+    The holdout is rebuilt from the partitions, its later half (the evaluation rows)
+    scored with the registered bundle's interval, and the share of true ratings
+    inside compared with metrics.json and with the nominal coverage (3 points).
+    The TreeSHAP sum property is checked on the whole holdout, and the single-row
+    interval (serving's /predict path) against the batch one.
+    """
+    from tmdb_mlops.explain import Explainer
+    from tmdb_mlops.features import featurizer_of
+    from tmdb_serve.fast_predict import FastPredictor
+    from tmdb_train.data import load_training_data
+    from tmdb_train.split import temporal_split
+
+    store = open_storage(str(tmp_path / "store"))
+    for key in collected.list("processed"):
+        store.write_bytes(key, collected.read_bytes(key))
+    done = run("train", "--as-of", AS_OF, env={"STORAGE_URL": store.url})
+    assert done.returncode == 0, done.stderr[-2000:]
+    registry = Registry(store, signing_key=None)
+    model = registry.load()
+    figures = model.metrics["interval"]
+    data = load_training_data(store, as_of=date.fromisoformat(AS_OF))
+    _, holdout = temporal_split(data.frame, fraction=model.metrics["holdout_fraction"])
+    calibration, evaluation = temporal_split(holdout, fraction=0.5)
+    assert (figures["calibration_rows"], figures["evaluation_rows"]) == (len(calibration),
+                                                                         len(evaluation))
+    assert calibration["release_date"].max() <= evaluation["release_date"].min()
+
+    raw, low, high = model.predict_frame_with_intervals(evaluation)
+    truth = evaluation[TARGET].to_numpy(dtype=float)
+    coverage = float(np.mean((truth >= low) & (truth <= high)))
+    assert coverage == pytest.approx(figures["empirical_coverage"], abs=1e-6)
+    assert abs(coverage - figures["nominal_coverage"]) <= 0.03, figures
+    assert float(np.mean(high - low)) == pytest.approx(figures["mean_width"], abs=1e-6)
+    baseline = figures["baseline"]
+    assert abs(baseline["empirical_coverage"] - figures["nominal_coverage"]) <= 0.03, figures
+
+    encoded = featurizer_of(model.pipeline).transform(holdout)
+    base, by_source = Explainer.of(model.pipeline).contributions(encoded)
+    np.testing.assert_allclose(base + by_source.sum(axis=1), model.predict_frame(holdout),
+                               rtol=0, atol=1e-6)
+
+    records = evaluation.drop(columns=[TARGET, "vote_count", "popularity", "revenue"])
+    records = records.astype(object).where(records.notna(), None).to_dict("records")
+    fast = FastPredictor(model.pipeline, interval=model.interval)
+    rows = [fast.predict_row(record) for record in records]
+    np.testing.assert_allclose([r[0] for r in rows], raw, rtol=0, atol=1e-9)
+    np.testing.assert_allclose([r[1] for r in rows], np.column_stack([low, high]), rtol=0,
+                               atol=1e-9)

@@ -1,8 +1,9 @@
 """The train command as one function: data -> split -> fit -> evaluate -> register -> gate.
 
-Between evaluate and register, what the monitor needs (issue #12): the drift
-reference of the training data (``profile.py``) and the model of the model's
-error (``loss_estimate.py``), both stored with the version.
+Between evaluate and register, the calibrated prediction interval (issue #13,
+``interval.py``) and what the monitor needs (issue #12): the drift reference of
+the training data (``profile.py``) and the model of the model's error
+(``loss_estimate.py``), all stored with the version.
 
 Everything that can fail on the data fails before the registry is touched, so
 an empty or invalid training set leaves the registry exactly as it was.
@@ -24,6 +25,7 @@ from tmdb_mlops.schema import LIST_SEPARATOR
 from tmdb_mlops.storage import Storage, storage_from_settings
 from tmdb_train.data import load_training_data
 from tmdb_train.evaluate import evaluate
+from tmdb_train.interval import fit_interval
 from tmdb_train.loss_estimate import fit_loss_estimator
 from tmdb_train.profile import monitoring_reference
 from tmdb_train.promote import gate
@@ -50,9 +52,20 @@ class TrainReport:
             f"{m['rmse']:.3f} (mean {b['global_mean']['rmse']:.3f}, genre "
             f"{b['genre_mean']['rmse']:.3f}, ridge {b['ridge']['rmse']:.3f}; "
             f"{self.metrics['improvement']['rmse_vs_global_mean']:.1%} below mean); "
+            f"{_interval_line(self.metrics.get('interval', {}))}"
             f"{'promoted to champion' if self.decision['promoted'] else 'NOT promoted'}: "
             f"{self.decision['reason']} [{self.seconds:.1f}s]"
         )
+
+
+def _interval_line(interval: dict[str, Any]) -> str:
+    if not interval.get("available"):
+        return "no interval; "
+    base = interval["baseline"]
+    return (f"{interval['nominal_coverage']:.0%} interval covers "
+            f"{interval['empirical_coverage']:.1%} of later holdout films, mean width "
+            f"{interval['mean_width']:.2f} (constant-width {base['mean_width']:.2f} covers "
+            f"{base['empirical_coverage']:.1%}); ")
 
 
 def input_schema(pipeline: Any) -> dict[str, Any]:
@@ -92,6 +105,9 @@ def train(
     metrics["rows"].update(early_stopping=fitted.early_stopping_rows, read=data.rows_read)
     metrics["best_iteration"] = fitted.best_iteration
     metrics["feature_importance"] = dict(list(feature_importance(fitted.pipeline).items())[:20])
+    interval, metrics["interval"] = fit_interval(fitted.pipeline, train=train_part,
+                                                 holdout=holdout,
+                                                 coverage=settings.interval_coverage, seed=seed)
     loss_estimator, loss_summary = fit_loss_estimator(fitted.pipeline, holdout, seed=seed)
     reference = monitoring_reference(train=train_part,
                                      holdout_predictions=fitted.pipeline.predict(holdout),
@@ -104,6 +120,7 @@ def train(
         "lightgbm": fitted.params,
         "featurizer": featurizer_of(fitted.pipeline).get_params(),
         "promotion_tolerance": settings.promotion_tolerance,
+        "interval_coverage": settings.interval_coverage,
     }
     version = registry.register(
         pipeline=fitted.pipeline,
@@ -115,6 +132,7 @@ def train(
         revision=settings.git_revision,
         loss_estimator=loss_estimator,
         monitoring_reference=reference,
+        interval=interval,
     )
     decision = gate(registry, version=version, holdout=holdout, metrics=metrics,
                     tolerance=settings.promotion_tolerance)

@@ -22,6 +22,7 @@ def model_card(model: ModelDep) -> ModelCard:
         metrics=loaded.metrics,
         input_schema=loaded.input_schema,
         feature_names=loaded.feature_names,
+        interval=model.interval_summary,
     )
 
 

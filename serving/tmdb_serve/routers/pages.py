@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -45,4 +46,26 @@ def results_page(
         request=request,
         name="results.html",
         context={"data": data, "link": link, "all_genres": GENRES, "example": EXAMPLES[0]},
+    )
+
+
+@router.get(
+    "/results/films/{film_id}",
+    response_class=HTMLResponse,
+    responses={404: {"description": "No such film in the partition the served model scored",
+                     "content": {"text/html": {}}}},
+)
+def film_page(
+    request: Request,
+    results: ResultsDep,
+    store: StoreDep,
+    film_id: Annotated[int, PathParam(ge=1, le=2**62)],
+) -> HTMLResponse:
+    """One upcoming film: its interval, the contribution of each input, its raw inputs."""
+    detail = results.film(store.current, film_id)
+    return templates.TemplateResponse(
+        request=request,
+        name="film.html",
+        context={"detail": detail, "film_id": film_id},
+        status_code=200 if detail is not None else 404,
     )

@@ -4,6 +4,7 @@
   "use strict";
   const form = document.getElementById("predict-form");
   const out = document.getElementById("predict-result");
+  const why = document.getElementById("predict-explanation");
   if (!form || !out) return;
   const list = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 
@@ -29,12 +30,45 @@
     return req;
   }
 
+  // The contributions as signed bars in a table (largest push first), built with DOM calls.
+  function showExplanation(explanation) {
+    if (!why || !explanation) return;
+    const body = why.querySelector("tbody");
+    body.replaceChildren();
+    const entries = Object.entries(explanation.contributions)
+      .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+    const top = Math.max(...entries.map((e) => Math.abs(e[1])), 1e-9);
+    const row = (label, value, bar) => {
+      const tr = document.createElement("tr");
+      const name = document.createElement("td");
+      name.textContent = label;
+      const number = document.createElement("td");
+      number.textContent = value;
+      const cell = document.createElement("td");
+      if (bar !== null) {
+        const span = document.createElement("span");
+        span.className = bar >= 0 ? "bar-pos" : "bar-neg";
+        span.style.width = Math.round(120 * Math.abs(bar) / top) + "px";
+        cell.appendChild(span);
+        tr.dataset.input = label;
+        tr.className = "contribution-row";
+      }
+      tr.append(name, number, cell);
+      body.appendChild(tr);
+    };
+    row("base value", explanation.base_value.toFixed(3), null);
+    for (const [name, value] of entries) row(name, (value >= 0 ? "+" : "") + value.toFixed(3), value);
+    row("= raw prediction", explanation.raw_prediction.toFixed(3), null);
+    why.hidden = false;
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     out.className = "";
     out.textContent = "…";
     try {
-      const response = await fetch("/predict", {
+      if (why) why.hidden = true;
+      const response = await fetch("/predict?explain=true", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body()),
@@ -48,10 +82,15 @@
         out.textContent = "Error " + response.status + ": " + detail;
         return;
       }
+      const range = data.interval
+        ? ", " + Math.round(data.interval.coverage * 100) + "% interval " +
+          data.interval.low.toFixed(2) + "–" + data.interval.high.toFixed(2)
+        : ", no interval";
       out.textContent = "Predicted rating: " + data.prediction.toFixed(2) +
-        (data.clamped ? " (clamped)" : "") + " by model " + data.model_version +
+        (data.clamped ? " (clamped)" : "") + range + " by model " + data.model_version +
         " (" + data.model_source + ")";
       out.dataset.prediction = String(data.prediction);
+      showExplanation(data.explanation);
     } catch (err) {
       out.className = "error";
       out.textContent = "Request failed: " + err;
