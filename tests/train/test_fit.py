@@ -25,3 +25,18 @@ def test_the_ridge_baseline_on_the_served_fit_matrix_equals_one_fitted_alone() -
     np.testing.assert_array_equal(fitted.pipeline.predict(holdout),
                                   fit_model(train, seed=1, params={"n_estimators": 40})
                                   .pipeline.predict(holdout))
+
+
+def test_the_interval_on_the_fit_matrix_equals_the_one_that_encodes_again() -> None:
+    from tmdb_train.interval import fit_interval
+
+    train, holdout = temporal_split(synthetic_movies(600, seed=6), fraction=0.2)
+    fitted = fit_model(train, seed=1, params={"n_estimators": 40})
+    before = fitted.encoded.copy()
+    shared, shared_summary = fit_interval(fitted.pipeline, train=train, holdout=holdout,
+                                          coverage=0.8, seed=1, encoded=fitted.encoded)
+    again, again_summary = fit_interval(fitted.pipeline, train=train, holdout=holdout,
+                                        coverage=0.8, seed=1)
+    np.testing.assert_array_equal(fitted.encoded, before)  # read, never changed
+    np.testing.assert_array_equal(shared["scores"], again["scores"])
+    assert shared_summary == again_summary

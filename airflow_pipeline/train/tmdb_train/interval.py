@@ -63,14 +63,22 @@ QUANTILE_PARAMS: dict[str, Any] = {
 EVALUATION_FRACTION = 0.5
 #: Fewer holdout rows than this give no interval (each half needs enough scores).
 MIN_ROWS = 40
+#: The quantile boosters are fitted on at most this many training rows (a seeded
+#: sample): two 150-round boosters on a million films would cost more than half the
+#: served model's own fit, for a difficulty estimate that 200,000 films settle (#15).
+MAX_TRAIN_ROWS = 200_000
+MEDIAN_ROUNDS = 10
 
 
 class IntervalError(PlatformError):
     """The interval computed for serving differs from MAPIE's: nothing is registered."""
 
 
-def _quantile_booster(X: np.ndarray, y: np.ndarray, *, alpha: float, seed: int) -> LGBMRegressor:
-    return LGBMRegressor(**QUANTILE_PARAMS, alpha=alpha, random_state=seed).fit(X, y)
+def _quantile_booster(
+    X: np.ndarray, y: np.ndarray, *, alpha: float, seed: int, rounds: int | None = None
+) -> LGBMRegressor:
+    params = {**QUANTILE_PARAMS, **({"n_estimators": rounds} if rounds else {})}
+    return LGBMRegressor(**params, alpha=alpha, random_state=seed).fit(X, y)
 
 
 def _mapie_bounds(
@@ -125,8 +133,14 @@ def fit_interval(
     holdout: pd.DataFrame,
     coverage: float,
     seed: int,
+    encoded: np.ndarray | None = None,
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """(the bundle's interval payload, metrics.json's ``interval``); no payload on a tiny holdout."""
+    """(the bundle's interval payload, metrics.json's ``interval``); no payload on a tiny holdout.
+
+    ``encoded`` is the matrix the point model was fitted on (``FitResult.encoded``),
+    read and never changed; without it the training side is encoded again, to the
+    same matrix (same featurizer parameters and seed).
+    """
     if len(holdout) < MIN_ROWS:
         log.warning("holdout of %d rows: no prediction interval (needs %d)", len(holdout), MIN_ROWS)
         return None, {"nominal_coverage": coverage, "available": False,
@@ -135,11 +149,17 @@ def fit_interval(
     model = pipeline.steps[-1][1]
     y_train = train[TARGET].to_numpy(dtype=np.float64)
     # The very matrix Pipeline.fit gave the booster: out-of-fold encodings, same seed.
-    X_train = clone(featurizer).fit_transform(train, y_train)
+    X_train = encoded if encoded is not None else clone(featurizer).fit_transform(train, y_train)
+    if len(y_train) > MAX_TRAIN_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(len(y_train), MAX_TRAIN_ROWS,
+                                                          replace=False))
+        X_train, y_train = X_train[rows], y_train[rows]
     levels = ((1.0 - coverage) / 2.0, (1.0 + coverage) / 2.0)
     lower = _quantile_booster(X_train, y_train, alpha=levels[0], seed=seed)
     upper = _quantile_booster(X_train, y_train, alpha=levels[1], seed=seed)
-    median = _quantile_booster(X_train, y_train, alpha=0.5, seed=seed)  # MAPIE wants all three
+    # MAPIE wants a median estimator too; it only gives MAPIE's point prediction, never the
+    # bounds checked below, so a few rounds do (it is not stored).
+    median = _quantile_booster(X_train, y_train, alpha=0.5, seed=seed, rounds=MEDIAN_ROUNDS)
 
     calibration, evaluation = temporal_split(holdout, fraction=EVALUATION_FRACTION)
     X_cal, X_eval = featurizer.transform(calibration), featurizer.transform(evaluation)

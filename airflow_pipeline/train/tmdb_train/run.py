@@ -99,15 +99,17 @@ def train(
     data = load_training_data(store, as_of=as_of)
     train_part, holdout = temporal_split(data.frame, fraction=settings.train_holdout_fraction)
     fitted = fit_model(train_part, seed=seed)
+    # The interval reads the fit's encoded matrix; ridge then takes it over (in place).
+    interval, interval_summary = fit_interval(fitted.pipeline, train=train_part, holdout=holdout,
+                                              coverage=settings.interval_coverage, seed=seed,
+                                              encoded=fitted.encoded)
     ridge = fit_ridge(train_part, seed=seed, reuse=fitted)
     metrics = evaluate(model=fitted.pipeline, ridge=ridge, train=train_part, holdout=holdout,
                        holdout_fraction=settings.train_holdout_fraction)
     metrics["rows"].update(early_stopping=fitted.early_stopping_rows, read=data.rows_read)
     metrics["best_iteration"] = fitted.best_iteration
     metrics["feature_importance"] = dict(list(feature_importance(fitted.pipeline).items())[:20])
-    interval, metrics["interval"] = fit_interval(fitted.pipeline, train=train_part,
-                                                 holdout=holdout,
-                                                 coverage=settings.interval_coverage, seed=seed)
+    metrics["interval"] = interval_summary
     loss_estimator, loss_summary = fit_loss_estimator(fitted.pipeline, holdout, seed=seed)
     reference = monitoring_reference(train=train_part,
                                      holdout_predictions=fitted.pipeline.predict(holdout),
