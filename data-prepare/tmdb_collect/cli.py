@@ -10,13 +10,13 @@ from __future__ import annotations
 import enum
 import logging
 import socket
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from tmdb_mlops.errors import ConfigError, PlatformError
+from tmdb_mlops.errors import PlatformError
 from tmdb_mlops.layout import ALL_SPLITS, COLLECTION_SPLITS
+from tmdb_mlops.options import option_date
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +27,6 @@ SplitChoice = enum.StrEnum("SplitChoice", {name: name for name in (*COLLECTION_S
 #: The sandbox's paging-fault modes (``sandbox.paging.PagingMode``, kept out of the import
 #: path of ``--help``; a test checks the two agree).
 PagingChoice = enum.StrEnum("PagingChoice", {m: m for m in ("off", "transient", "persistent")})
-
-
-def _logical_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"--logical-date must be YYYY-MM-DD, not {value!r}") from None
 
 
 def collect(
@@ -51,7 +44,7 @@ def collect(
 
     settings = get_settings()
     configure_logging(settings.log_level, secrets=settings.secret_values())
-    dt = _logical_date(logical_date)
+    dt = option_date(logical_date, option="--logical-date")
     try:
         from tmdb_collect.collect import run_collect
     except ModuleNotFoundError as exc:

@@ -38,7 +38,7 @@ import pandera.pandas as pa
 from tmdb_collect import COLLECTOR_VERSION
 from tmdb_collect.collect import gzip_jsonl
 from tmdb_collect.fetch import fetch_details
-from tmdb_collect.process import to_csv_bytes
+from tmdb_collect.process import to_csv_bytes, typed_frame
 from tmdb_collect.tmdb_client import TMDBClient
 from tmdb_mlops import layout
 from tmdb_mlops.config import Settings
@@ -114,21 +114,9 @@ def outcome_row(details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _typed(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
-    for name, dtype in OUTCOME_COLUMNS.items():
-        if dtype == "string":
-            frame[name] = frame[name].astype("string")
-        else:
-            frame[name] = pd.to_numeric(frame[name], errors="coerce")
-            if dtype == "int64" and frame[name].notna().all():
-                frame[name] = frame[name].astype("int64")
-    return frame
-
-
 def validate_rows(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """The rows that pass the outcomes schema, and the others with a reason."""
-    frame = _typed(rows)
+    frame = typed_frame(rows, OUTCOME_COLUMNS)
     schema = processed_schema(SPLIT)
     try:
         return schema.validate(frame, lazy=True).sort_values("id").reset_index(drop=True), []
@@ -139,7 +127,7 @@ def validate_rows(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, list[dict[s
             reasons.setdefault(int(case.index), f"{case.column} fails {case.check}")
         rejected = [{"id": rows[i].get("id"), "reason": reason} for i, reason in sorted(reasons.items())]
         kept = [row for i, row in enumerate(rows) if i not in reasons]
-        valid = schema.validate(_typed(kept)).sort_values("id").reset_index(drop=True)
+        valid = schema.validate(typed_frame(kept, OUTCOME_COLUMNS)).sort_values("id").reset_index(drop=True)
         return valid, rejected
 
 

@@ -21,6 +21,7 @@ import csv
 import io
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -206,7 +207,11 @@ def _row_problem(
 
 def _frame(rows: list[dict[str, Any]], split: str) -> pd.DataFrame:
     """Rows as the split's typed frame; empty text is missing, as the CSV reads back."""
-    columns = columns_for(split)
+    return typed_frame(rows, columns_for(split))
+
+
+def typed_frame(rows: list[dict[str, Any]], columns: Mapping[str, str]) -> pd.DataFrame:
+    """Rows as a frame of ``columns`` (name -> dtype); empty text is missing, as the CSV reads back."""
     frame = pd.DataFrame(rows, columns=list(columns))
     for name, dtype in columns.items():
         if dtype == "string":

@@ -6,18 +6,9 @@ Heavy imports (pandas, the bundle) happen inside the commands so that
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
 
-from tmdb_mlops.errors import ConfigError
-
-
-def _logical_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"--logical-date must be YYYY-MM-DD, not {value!r}") from None
+from tmdb_mlops.options import option_date
 
 
 def predict(
@@ -35,7 +26,8 @@ def predict(
 
     settings = get_settings()
     configure_logging(settings.log_level, secrets=settings.secret_values())
-    manifest = run_predict(settings, logical_date=_logical_date(logical_date), version=model)
+    manifest = run_predict(settings, logical_date=option_date(logical_date, option="--logical-date"),
+                           version=model)
     estimated = manifest["estimated"]["rmse"]
     typer.echo(
         f"predicted {manifest['rows']} films of dt={manifest['logical_date']} with "
@@ -56,5 +48,5 @@ def monitor(
 
     settings = get_settings()
     configure_logging(settings.log_level, secrets=settings.secret_values())
-    report = run_monitor(settings, logical_date=_logical_date(logical_date))
+    report = run_monitor(settings, logical_date=option_date(logical_date, option="--logical-date"))
     typer.echo(summary(report), nl=False)

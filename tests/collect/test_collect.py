@@ -205,7 +205,7 @@ def test_unreachable_tmdb_and_storage_fail_with_one_line(sandbox: Sandbox, tmp_p
     assert no_store.returncode == 1
     assert no_store.stderr.strip().splitlines()[-1].startswith("error: s3://missing-bucket/x")
     bad_date = run_cli("collect", "--logical-date", "2014-02-30", env=collect_env(sandbox, "s"))
-    assert bad_date.returncode == 1 and "--logical-date must be YYYY-MM-DD" in bad_date.stderr
+    assert bad_date.returncode == 1 and "--logical-date must be a date YYYY-MM-DD" in bad_date.stderr
 
 
 @pytest.fixture(scope="module")

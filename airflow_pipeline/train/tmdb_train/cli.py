@@ -7,19 +7,11 @@ Heavy imports (pandas, sklearn, lightgbm) happen inside the commands so that
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from tmdb_mlops.errors import PlatformError
-
-
-def _as_of(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise PlatformError(f"--as-of must be a date YYYY-MM-DD, not {value!r}") from None
+from tmdb_mlops.options import option_date
 
 
 def train_command(
@@ -36,7 +28,7 @@ def train_command(
 
     settings = get_settings()
     configure_logging(settings.log_level, secrets=settings.secret_values())
-    result = train(settings, as_of=_as_of(as_of), seed=seed)
+    result = train(settings, as_of=option_date(as_of, option="--as-of"), seed=seed)
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(json.dumps(
