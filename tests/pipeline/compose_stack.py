@@ -182,7 +182,15 @@ class AirflowApi:
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
 
+    def backfills_done(self, dag_id: str) -> bool:
+        """Whether every backfill of ``dag_id`` is completed: the scheduler marks one
+        completed a little after its last run ends, and refuses a new one (409) before."""
+        backfills = self.request("GET", "/backfills", params={"dag_id": dag_id})["backfills"]
+        return all(b.get("completed_at") for b in backfills)
+
     def backfill(self, dag_id: str, dates: list[date]) -> dict:
+        poll(lambda: self.backfills_done(dag_id), timeout=300,
+             what=f"the earlier backfills of {dag_id} completed")
         return self.request("POST", "/backfills", json={
             "dag_id": dag_id, "from_date": f"{dates[0]}T00:00:00Z", "to_date": f"{dates[-1]}T00:00:00Z",
             "max_active_runs": len(dates), "reprocess_behavior": "none"})
