@@ -44,10 +44,11 @@ log = logging.getLogger(__name__)
 
 QUANTILE_PARAMS: dict[str, Any] = {
     "objective": "quantile",
-    # 150 rounds at 0.1: as good as 300 at 0.05 on the sandbox history (coverage 79.5% and
-    # mean width 2.54 against 79.3% and 2.53), at half the cost of /predict's two extra calls.
-    "n_estimators": 150,
-    "learning_rate": 0.1,
+    # 50 rounds at 0.3: as narrow, relative to the constant width at the same coverage, as
+    # 75 at 0.2, 100 at 0.15 or 150 at 0.1 on the sandbox history (docs/training.md), at a
+    # third of the cost of the two extra booster calls every prediction pays.
+    "n_estimators": 50,
+    "learning_rate": 0.3,
     "num_leaves": 15,
     "min_child_samples": 30,
     "subsample": 0.8,
@@ -64,7 +65,7 @@ EVALUATION_FRACTION = 0.5
 #: Fewer holdout rows than this give no interval (each half needs enough scores).
 MIN_ROWS = 40
 #: The quantile boosters are fitted on at most this many training rows (a seeded
-#: sample): two 150-round boosters on a million films would cost more than half the
+#: sample): two quantile boosters on a million films would cost more than half the
 #: served model's own fit, for a difficulty estimate that 200,000 films settle (#15).
 MAX_TRAIN_ROWS = 200_000
 MEDIAN_ROUNDS = 10
