@@ -1,7 +1,8 @@
 """What tests/pipeline/test_e2e_compose.py drives: one compose project, Airflow's REST
 API, the stack's bucket through its published S3 port, and the step timings.
 
-Kept apart from the scenario so the test file reads as the steps it checks.
+Kept apart from the scenario so the test file reads as the steps it checks. The
+Docker-client lookup and ``poll`` serve the Airflow end-to-end test as well.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ import httpx
 import pytest
 
 from tests.conftest import make_bucket, require
+from tests.pipeline.compose_stack import docker_client, read_env_file
+from tests.pipeline.compose_stack import poll as _poll
 from tests.servers import S3_ACCESS_KEY, S3_SECRET_KEY, free_port, port_open, s3_client, stop_pid
 from tmdb_mlops import layout
 from tmdb_mlops.partitions import list_partitions, read_manifest
@@ -47,33 +49,6 @@ UI_TIMEOUT_MS = 60_000
 DATES = [date(2014, 2, 27), date(2014, 2, 28), date(2014, 3, 1)]
 RERUN = DATES[1]
 TERMINAL = {"success", "failed"}
-
-
-def _docker() -> str | None:
-    for candidate in ("/usr/bin/docker", shutil.which("docker")):
-        if candidate and subprocess.run([candidate, "info"], capture_output=True).returncode == 0:
-            return candidate
-    return None
-
-
-def _poll(check: Callable[[], Any], *, timeout: float, what: str, every: float = 3.0) -> Any:
-    """Call ``check`` until it returns something truthy; bounded."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except (httpx.HTTPError, OSError, KeyError) as exc:
-            last_error = exc
-        time.sleep(every)
-    raise TimeoutError(f"{what} not reached within {timeout:.0f}s (last error: {last_error})")
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs}
 
 
 class Airflow:
@@ -250,7 +225,7 @@ def _monitor_step(api: Airflow, airflow_env: dict[str, str], tmp_path: Path, sto
 
 
 def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
-    docker = _docker()
+    docker = docker_client()
     require(docker is not None, "a running Docker engine (scripts/provision.sh starts one)")
     require(shutil.which("mmdebstrap") is not None or subprocess.run(
         [docker, "image", "inspect", "tmdb-mlops/base:bookworm-py311"], capture_output=True
@@ -266,7 +241,7 @@ def test_backfill_train_serve_and_rerun(seaweed, tmp_path: Path) -> None:
                    env={**os.environ, "ENV_FILE": str(env_file), "DOCKER": docker},
                    check=True, cwd=ROOT, stdout=(logs / "build.log").open("wb"),
                    stderr=subprocess.STDOUT)
-    images = _read_env_file(env_file)
+    images = read_env_file(env_file)
     build_seconds = time.monotonic() - started
 
     bucket = make_bucket(seaweed.endpoint)
