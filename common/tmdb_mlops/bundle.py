@@ -306,22 +306,32 @@ class LoadedModel:
 
         return np.asarray(self.pipeline.predict(frame), dtype=np.float64)
 
-    def predict_frame_with_intervals(
-        self, frame: pd.DataFrame
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Raw predictions and interval bounds (None without an interval), one encoding.
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """The featurizer's matrix of a DataFrame of processed rows (what the booster reads)."""
+        from tmdb_mlops.features import featurizer_of
 
-        The predictions are ``pipeline.predict``'s: the featurizer's matrix through the
-        rest of the pipeline; the bounds are ``tmdb_mlops.intervals``' on the same matrix.
+        return featurizer_of(self.pipeline).transform(frame)
+
+    def predict_encoded_with_intervals(
+        self, encoded: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Raw predictions and interval bounds (None without an interval) of an encoded matrix.
+
+        The predictions are ``pipeline.predict``'s: the matrix through the rest of the
+        pipeline; the bounds are ``tmdb_mlops.intervals``' on the same matrix.
         """
         import numpy as np
 
         from tmdb_mlops import intervals
-        from tmdb_mlops.features import featurizer_of
 
-        if not intervals.usable(self.interval):
-            return self.predict_frame(frame), None, None
-        encoded = featurizer_of(self.pipeline).transform(frame)
         raw = np.asarray(self.pipeline[1:].predict(encoded), dtype=np.float64)
+        if not intervals.usable(self.interval):
+            return raw, None, None
         low, high = intervals.intervals_for(self.interval, encoded, raw)
         return raw, low, high
+
+    def predict_frame_with_intervals(
+        self, frame: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """:meth:`predict_encoded_with_intervals` of a DataFrame, encoded once."""
+        return self.predict_encoded_with_intervals(self.encode(frame))

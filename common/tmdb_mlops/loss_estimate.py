@@ -23,19 +23,20 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
 
 ESTIMATOR_FORMAT: Final = 1
 
 
-def loss_features(pipeline: Any, frame: pd.DataFrame, predictions: np.ndarray) -> np.ndarray:
-    """The estimator's inputs: the pipeline's features of each row, then its raw prediction."""
+def loss_features(encoded: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+    """The estimator's inputs: the pipeline's encoded features of each row, then its raw prediction.
+
+    Callers pass the matrix they already encoded to predict, so a partition is
+    encoded once for its predictions, its intervals and its expected errors.
+    """
     import numpy as np
 
-    from tmdb_mlops.features import featurizer_of
-
-    encoded = featurizer_of(pipeline).transform(frame)
-    return np.column_stack([encoded, np.asarray(predictions, dtype=np.float64)])
+    return np.column_stack([np.asarray(encoded, dtype=np.float64),
+                            np.asarray(predictions, dtype=np.float64)])
 
 
 def make_estimator(*, absolute: Any, squared: Any, summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,12 +50,12 @@ def usable(estimator: Any) -> bool:
 
 
 def expected_errors(
-    estimator: Mapping[str, Any], pipeline: Any, frame: pd.DataFrame, predictions: np.ndarray
+    estimator: Mapping[str, Any], encoded: np.ndarray, predictions: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the expected absolute and squared error of ``predictions`` (never negative)."""
     import numpy as np
 
-    features = loss_features(pipeline, frame, predictions)
+    features = loss_features(encoded, predictions)
     absolute = np.clip(np.asarray(estimator["absolute"].predict(features), dtype=float), 0.0, None)
     squared = np.clip(np.asarray(estimator["squared"].predict(features), dtype=float), 0.0, None)
     return absolute, squared

@@ -100,18 +100,19 @@ def score(model: LoadedModel, inference: Inference) -> pd.DataFrame:
     """The predictions file's rows for one partition (see ``tmdb_mlops.predictions``)."""
     frame = inference.frame
     low = high = np.full(len(frame), np.nan)
+    absolute = squared = np.full(len(frame), np.nan)
+    raw = np.empty(0)
     if len(frame):
-        raw, low_found, high_found = model.predict_frame_with_intervals(frame)
+        # One encoding for the predictions, their intervals and their expected errors.
+        encoded = model.encode(frame)
+        raw, low_found, high_found = model.predict_encoded_with_intervals(encoded)
         if low_found is not None and high_found is not None:
             low, high = low_found, high_found
-    else:
-        raw = np.empty(0)
+        if usable(model.loss_estimator):
+            absolute, squared = expected_errors(model.loss_estimator, encoded, raw)
     if not np.all(np.isfinite(raw)):
         raise PredictError(f"model {model.version} returned non-finite predictions for dt={inference.dt}")
     clipped = np.clip(raw, RATING_MIN, RATING_MAX)
-    absolute = squared = np.full(len(frame), np.nan)
-    if len(frame) and usable(model.loss_estimator):
-        absolute, squared = expected_errors(model.loss_estimator, model.pipeline, frame, raw)
     return pd.DataFrame({
         "id": frame["id"].astype("int64"),
         "title": frame["title"].astype("string"),

@@ -14,12 +14,10 @@ import numpy as np
 
 from tmdb_mlops.errors import PlatformError
 from tmdb_mlops.inputs import MovieFeatures, to_record
+from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
 from tmdb_serve.metrics import ServiceMetrics
 from tmdb_serve.model_store import ServableModel
 from tmdb_serve.schemas import BatchResponse, PredictResponse
-
-RATING_MIN = 0.0
-RATING_MAX = 10.0
 
 
 def clamp(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

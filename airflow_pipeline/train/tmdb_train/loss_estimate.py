@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from lightgbm import LGBMRegressor
 from sklearn.model_selection import KFold
-from sklearn.pipeline import Pipeline
 
 from tmdb_mlops.loss_estimate import estimated_metrics, loss_features, make_estimator
 from tmdb_mlops.schema import TARGET
@@ -58,17 +57,23 @@ def _fit(features: np.ndarray, target: np.ndarray, *, seed: int) -> LGBMRegresso
 
 
 def fit_loss_estimator(
-    pipeline: Pipeline, holdout: pd.DataFrame, *, seed: int
+    holdout: pd.DataFrame, *, encoded: np.ndarray, predictions: np.ndarray, seed: int
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(the estimator for the bundle, its summary for metadata.json); (None, None) if too few rows."""
+    """(the estimator for the bundle, its summary for metadata.json); (None, None) if too few rows.
+
+    ``encoded`` and ``predictions`` are the served pipeline's matrix and raw predictions
+    of ``holdout``, row for row, computed once by the train command.
+    """
     if len(holdout) < MIN_ROWS:
         log.warning("holdout of %d rows: no loss estimator (needs %d)", len(holdout), MIN_ROWS)
         return None, None
-    if len(holdout) > MAX_ROWS:
-        holdout = holdout.sample(n=MAX_ROWS, random_state=seed).sort_index()
     truth = holdout[TARGET].to_numpy(dtype=np.float64)
-    predictions = np.asarray(pipeline.predict(holdout), dtype=np.float64)
-    features = loss_features(pipeline, holdout, predictions)
+    predictions = np.asarray(predictions, dtype=np.float64)
+    if len(holdout) > MAX_ROWS:
+        sampled = holdout.sample(n=MAX_ROWS, random_state=seed).sort_index()
+        rows = holdout.index.get_indexer(sampled.index)
+        truth, predictions, encoded = truth[rows], predictions[rows], encoded[rows]
+    features = loss_features(encoded, predictions)
     error = predictions - truth
     absolute, squared = np.abs(error), error ** 2
 
@@ -82,7 +87,7 @@ def fit_loss_estimator(
     estimate = estimated_metrics(np.clip(out_abs, 0, None), np.clip(out_sq, 0, None))
     summary = {
         "method": "direct loss estimation (LightGBM on the model's features and prediction)",
-        "rows": len(holdout),
+        "rows": len(truth),
         "folds": FOLDS,
         "out_of_fold_estimated_rmse": estimate["rmse"],
         "out_of_fold_estimated_mae": estimate["mae"],

@@ -110,9 +110,12 @@ def train(
     metrics["best_iteration"] = fitted.best_iteration
     metrics["feature_importance"] = dict(list(feature_importance(fitted.pipeline).items())[:20])
     metrics["interval"] = interval_summary
-    loss_estimator, loss_summary = fit_loss_estimator(fitted.pipeline, holdout, seed=seed)
-    reference = monitoring_reference(train=train_part,
-                                     holdout_predictions=fitted.pipeline.predict(holdout),
+    # The holdout through the served pipeline once, for the error model and the drift reference.
+    holdout_encoded = featurizer_of(fitted.pipeline).transform(holdout)
+    holdout_predictions = fitted.pipeline[1:].predict(holdout_encoded)
+    loss_estimator, loss_summary = fit_loss_estimator(
+        holdout, encoded=holdout_encoded, predictions=holdout_predictions, seed=seed)
+    reference = monitoring_reference(train=train_part, holdout_predictions=holdout_predictions,
                                      loss_summary=loss_summary)
 
     params = {
