@@ -34,3 +34,26 @@ def test_split_is_deterministic_on_ties():
 def test_bad_fractions_are_refused(movies, fraction):
     with pytest.raises(SplitError):
         temporal_split(movies, fraction=fraction)
+
+
+@pytest.mark.parametrize("shuffle_seed", [None, 0, 1])
+def test_a_frame_already_in_order_splits_as_one_sorted_first(shuffle_seed):
+    """Issue #15: an ordered frame is not sorted (copied) again; the split is the same."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({"id": rng.permutation(400) + 1,
+                          "release_date": rng.choice(["2001-01-01", "2001-01-02", "2003-05-05",
+                                                      "1999-12-31"], 400),
+                          "title": [f"film {i}" for i in range(400)]})
+    ordered = frame.sort_values(["release_date", "id"], kind="stable").reset_index(drop=True)
+    source = ordered if shuffle_seed is None else ordered.sample(frac=1, random_state=shuffle_seed)
+    for got, expected in zip(temporal_split(source, fraction=0.25),
+                             temporal_split(ordered.sample(frac=1, random_state=9), fraction=0.25),
+                             strict=True):
+        pd.testing.assert_frame_equal(got, expected)
+    # Ties on the date keep the id order; a tie out of id order is sorted.
+    swapped = ordered.copy()
+    swapped.loc[[0, 1], "id"] = swapped.loc[[1, 0], "id"].to_numpy()
+    if swapped.loc[0, "release_date"] == swapped.loc[1, "release_date"]:
+        assert temporal_split(swapped, fraction=0.25)[0]["id"].iloc[0] == ordered["id"].iloc[0]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -47,6 +47,10 @@ class TrainingData:
     frame: pd.DataFrame
     partitions: list[dict[str, Any]]
     rows_read: int
+
+    def without_frame(self) -> TrainingData:
+        """The lineage without the rows, once a split holds them (a million films: ~1 GB)."""
+        return replace(self, frame=self.frame.iloc[:0])
 
 
 def validate(frame: pd.DataFrame, *, where: str) -> pd.DataFrame:

@@ -7,15 +7,25 @@ the training data (``profile.py``) and the model of the model's error
 
 Everything that can fail on the data fails before the registry is touched, so
 an empty or invalid training set leaves the registry exactly as it was.
+
+The stages run on both cores where they do not depend on each other: early
+stopping beside the final fit (``train.py``), then the monitor's side (holdout
+predictions, error model, drift reference) beside the interval, ridge and the
+evaluation. Each is seeded and single-threaded, so the interleaving never
+changes a number (issue #15).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from tmdb_mlops.config import Settings
 from tmdb_mlops.features import featurizer_of
@@ -82,6 +92,25 @@ def input_schema(pipeline: Any) -> dict[str, Any]:
     }
 
 
+def _through_model(pipeline: Any, holdout: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The holdout through the served pipeline once: (encoded, raw predictions)."""
+    encoded = featurizer_of(pipeline).transform(holdout)
+    return encoded, pipeline[1:].predict(encoded)
+
+
+def _monitoring_side(
+    through_model: Future[tuple[np.ndarray, np.ndarray]], *, train: pd.DataFrame,
+    holdout: pd.DataFrame, seed: int,
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(the loss estimator, the drift reference), from the holdout's predictions."""
+    encoded, predictions = through_model.result()
+    loss_estimator, loss_summary = fit_loss_estimator(
+        holdout, encoded=encoded, predictions=predictions, seed=seed)
+    reference = monitoring_reference(train=train, holdout_predictions=predictions,
+                                     loss_summary=loss_summary, seed=seed)
+    return loss_estimator, reference
+
+
 def train(
     settings: Settings,
     *,
@@ -98,25 +127,31 @@ def train(
 
     data = load_training_data(store, as_of=as_of)
     train_part, holdout = temporal_split(data.frame, fraction=settings.train_holdout_fraction)
+    data = data.without_frame()
     fitted = fit_model(train_part, seed=seed)
-    # The interval reads the fit's encoded matrix; ridge then takes it over (in place).
-    interval, interval_summary = fit_interval(fitted.pipeline, train=train_part, holdout=holdout,
-                                              coverage=settings.interval_coverage, seed=seed,
-                                              encoded=fitted.encoded)
-    ridge = fit_ridge(train_part, seed=seed, reuse=fitted)
-    metrics = evaluate(model=fitted.pipeline, ridge=ridge, train=train_part, holdout=holdout,
-                       holdout_fraction=settings.train_holdout_fraction)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="holdout-side") as pool:
+        # On the other core meanwhile, in order: the holdout through the fitted model
+        # (once, for every stage below), then what the monitor needs from it. Every
+        # stage is seeded and single-threaded, so the interleaving changes no number.
+        through_model = pool.submit(_through_model, fitted.pipeline, holdout)
+        monitoring = pool.submit(_monitoring_side, through_model, train=train_part,
+                                 holdout=holdout, seed=seed)
+        # The interval reads the fit's encoded matrix; ridge then takes it over (in place).
+        interval, interval_summary = fit_interval(fitted.pipeline, train=train_part,
+                                                  holdout=holdout,
+                                                  coverage=settings.interval_coverage,
+                                                  seed=seed, encoded=fitted.encoded)
+        ridge = fit_ridge(train_part, seed=seed, reuse=fitted)
+        holdout_encoded, holdout_predictions = through_model.result()
+        metrics = evaluate(model=fitted.pipeline, ridge=ridge, train=train_part,
+                           holdout=holdout, holdout_fraction=settings.train_holdout_fraction,
+                           holdout_encoded=holdout_encoded,
+                           holdout_predictions=holdout_predictions)
+        loss_estimator, reference = monitoring.result()
     metrics["rows"].update(early_stopping=fitted.early_stopping_rows, read=data.rows_read)
     metrics["best_iteration"] = fitted.best_iteration
     metrics["feature_importance"] = dict(list(feature_importance(fitted.pipeline).items())[:20])
     metrics["interval"] = interval_summary
-    # The holdout through the served pipeline once, for the error model and the drift reference.
-    holdout_encoded = featurizer_of(fitted.pipeline).transform(holdout)
-    holdout_predictions = fitted.pipeline[1:].predict(holdout_encoded)
-    loss_estimator, loss_summary = fit_loss_estimator(
-        holdout, encoded=holdout_encoded, predictions=holdout_predictions, seed=seed)
-    reference = monitoring_reference(train=train_part, holdout_predictions=holdout_predictions,
-                                     loss_summary=loss_summary)
 
     params = {
         "seed": seed,

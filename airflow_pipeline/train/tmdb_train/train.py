@@ -1,15 +1,24 @@
 """Stage 3: fit the served pipeline (featurizer + LightGBM) with temporal early stopping.
 
 The number of boosting rounds is chosen on the most recent slice of the
-training side (never the holdout), then the pipeline is refitted on the whole
+training side (never the holdout), and the pipeline is fitted on the whole
 training side with that many rounds, so the served model uses every training
 film and its rounds were chosen on data later than what it was fitted on.
+
+The two fits run at once, one per core (each LightGBM fit has one thread, for
+determinism): the final fit starts with the cap on rounds and stops at the
+round early stopping chooses, rolling back any rounds it ran past it. A
+boosted tree depends only on the trees before it, so this is the model a
+sequential refit with that many rounds gives, tree for tree (tested), in about
+half the wall time of the two fits (issue #15).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +99,60 @@ def choose_rounds(
     return max(best, 1), len(stop_part), score
 
 
+class _ChosenRounds:
+    """Early stopping's choice, handed from its thread to the final fit running beside it."""
+
+    def __init__(self) -> None:
+        self._decided = threading.Event()
+        self._rounds: int | None = None
+        self._failed = False
+
+    def publish(self, future: Future[tuple[int, int, float]]) -> None:
+        """Record the finished early-stopping fit's rounds, or that it failed."""
+        self._failed = future.exception() is not None
+        self._rounds = None if self._failed else future.result()[0]
+        self._decided.set()
+
+    def get(self, *, wait: bool) -> int | None:
+        """The chosen rounds; None while undecided (unless ``wait``)."""
+        if wait:
+            self._decided.wait()
+        if not self._decided.is_set():
+            return None
+        if self._failed:
+            raise EarlyStoppingFailed("early stopping failed; the final fit stops with it")
+        return self._rounds
+
+
+class EarlyStoppingFailed(RuntimeError):
+    """Raised inside the final fit when the concurrent early-stopping fit failed."""
+
+
+def _stop_at_chosen_round(chosen: _ChosenRounds) -> Callable[[Any], None]:
+    """A LightGBM callback: end the fit at the chosen round, rolling back any past it.
+
+    At the cap it waits for the choice, so the fit never ends with more rounds
+    than early stopping chose.
+    """
+    import lightgbm
+
+    def callback(env: Any) -> None:
+        done = env.iteration + 1
+        rounds = chosen.get(wait=done == env.end_iteration)
+        if rounds is None or done < rounds:
+            return
+        if done > rounds:
+            log.debug("final fit ran %d rounds past the chosen %d; rolled back", done - rounds,
+                      rounds)
+        for _ in range(done - rounds):
+            env.model.rollback_one_iter()
+        # The model file's parameters then say what a refit with these rounds says.
+        env.model.reset_parameter({"num_iterations": rounds})
+        raise lightgbm.callback.EarlyStopException(rounds - 1, [])
+
+    return callback
+
+
 def fit_model(
     train: pd.DataFrame,
     *,
@@ -98,18 +161,33 @@ def fit_model(
     feature_params: Mapping[str, Any] | None = None,
     early_stopping_fraction: float = EARLY_STOPPING_FRACTION,
 ) -> FitResult:
-    """Fit the pipeline that will be registered (pre-release features only)."""
+    """Fit the pipeline that will be registered (pre-release features only).
+
+    Early stopping runs in a second thread while this one fits the final
+    pipeline; see the module docstring for why the result is the sequential one.
+    """
     chosen = {**DEFAULT_LGBM_PARAMS, **dict(params or {})}
-    best, stop_rows, _ = choose_rounds(train, seed=seed, params=chosen,
-                                       fraction=early_stopping_fraction,
-                                       feature_params=feature_params)
-    chosen["n_estimators"] = best
-    pipeline = build_pipeline("lightgbm", seed=seed, params=chosen, feature_params=feature_params)
+    pipeline = build_pipeline("lightgbm", seed=seed, params={**chosen, "n_estimators": MAX_ROUNDS},
+                              feature_params=feature_params)
     # What Pipeline.fit does, in its two steps, so the encoded matrix can be kept.
     featurizer, model = pipeline.steps[0][1], pipeline.steps[-1][1]
     y = train[TARGET].to_numpy()
+    # Encoded before early stopping starts: the two encodings hold the GIL anyway, and
+    # apart their transient memory never adds up (a million films: ~1 GB each).
     encoded = featurizer.fit_transform(train, y)
-    model.fit(encoded, y)
+    rounds = _ChosenRounds()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-stopping") as pool:
+        early = pool.submit(choose_rounds, train, seed=seed, params=chosen,
+                            fraction=early_stopping_fraction, feature_params=feature_params)
+        early.add_done_callback(rounds.publish)
+        try:
+            model.fit(encoded, y, callbacks=[_stop_at_chosen_round(rounds)])
+        except EarlyStoppingFailed:
+            early.result()  # raises early stopping's own error, the cause
+            raise
+    best, stop_rows, _ = early.result()
+    chosen["n_estimators"] = best
+    model.set_params(n_estimators=best)  # what a refit of this estimator would run
     assert_pre_release(pipeline)
     log.info("fitted LightGBM: %d rounds (early stopping on %d most recent training rows)",
              best, stop_rows)
