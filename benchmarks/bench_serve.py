@@ -127,6 +127,26 @@ def wait_http(url: str, *, proc: Proc, timeout: float = 120) -> None:
     raise SystemExit(f"{url} did not answer within {timeout:.0f}s; see {proc.log}")
 
 
+def wait_compiled(url: str, *, proc: Proc, timeout: float = 300) -> str:
+    """Wait until our server predicts through its compiled trees; the path it measured.
+
+    The server answers at once on LightGBM's calls and switches after its background
+    compile (docs/serving.md), so a measurement started earlier would mix the two.
+    """
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    path = "lightgbm"
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise SystemExit(f"server exited ({proc.popen.returncode}); see {proc.log}")
+        path = httpx.get(url, timeout=5).json().get("prediction_path", "lightgbm")
+        if path == "compiled":
+            break
+        time.sleep(0.5)
+    return path
+
+
 def pinned(cpu: str, args: list[str]) -> list[str]:
     return ["taskset", "-c", cpu, *args] if shutil.which("taskset") else args
 
@@ -299,6 +319,14 @@ def main() -> None:
         "batch_url": f"http://127.0.0.1:{ours_port}/predict/batch",
         "batch_body": json.dumps({"items": batch_items}),
     }
+    # The same server with its trees left to LightGBM's own calls: what compiling them buys,
+    # measured in the same rounds.
+    servers["ours-lightgbm"] = {
+        **{key: servers["ours"][key] for key in ("health", "url", "body", "batch_url",
+                                                 "batch_body")},
+        "cmd": servers["ours"]["cmd"], "env": {**env, "MODEL_COMPILE": "false"},
+    }
+    servers["ours"]["model_url"] = f"http://127.0.0.1:{ours_port}/model"
     servers["floor"] = {
         "cmd": [sys.executable, str(ROOT / "benchmarks" / "floor_app.py"), str(floor_port)],
         "env": env, "health": f"http://127.0.0.1:{floor_port}/health",
@@ -333,6 +361,9 @@ def main() -> None:
         "vs_floor": _paired(runs["ours"], runs["floor"], "rps_32"),
         "cpu_vs_floor": _paired(runs["floor"], runs["ours"], "cpu_us_32"),
         "p99_vs_floor": _paired(runs["ours"], runs["floor"], "p99_32"),
+        "p99_lgbm_vs_floor": _paired(runs["ours-lightgbm"], runs["floor"], "p99_32"),
+        "compiled_vs_lgbm_cpu": _paired(runs["ours-lightgbm"], runs["ours"], "cpu_us_32"),
+        "compiled_vs_lgbm_batch": _paired(runs["ours-lightgbm"], runs["ours"], "batch_ms"),
     }
     if "mlflow" in runs:
         paired["vs_mlflow"] = _paired(runs["ours"], runs["mlflow"], "rps_32")
@@ -342,8 +373,15 @@ def main() -> None:
 
     from tmdb_serve.fast_predict import FastPredictor
 
+    plain = FastPredictor(model.pipeline, interval=model.interval)  # before its compile
     fast = FastPredictor(model.pipeline, interval=model.interval)  # what /predict runs
+    fast.compile(cache_dir=work / "compiled", records=[record])
     pin_self(SERVER_CPU)
+    plain_row = statistics.median(_timed(lambda: plain.predict_row(record)) for _ in range(200))
+    plain_batch = statistics.median(
+        _timed(lambda: plain.predict_with_intervals(batch_records)) for _ in range(15))
+    compiled_batch = statistics.median(
+        _timed(lambda: fast.predict_with_intervals(batch_records)) for _ in range(15))
     model.pipeline.predict(frame)
     inproc = statistics.median(
         _timed(lambda: model.pipeline.predict(frame)) for _ in range(15)
@@ -367,6 +405,10 @@ def main() -> None:
           f"explanation too {explain_inproc * 1e6:.0f} us; 1000 rows with their intervals "
           f"in process (predict_frame_with_intervals) {with_intervals * 1e3:.1f} ms, what "
           f"/predict/batch now answers (the batch ratio above is against predictions alone)")
+    print(f"in-process, compiled trees against LightGBM's calls: one record with its interval "
+          f"{single_inproc * 1e6:.1f} us against {plain_row * 1e6:.1f} us; 1000 records with "
+          f"their intervals (encode + model) {compiled_batch * 1e3:.1f} ms against "
+          f"{plain_batch * 1e3:.1f} ms")
     print(f"\nload average at end: {load_average()}")
     assert np.isfinite(inproc)
 
@@ -377,6 +419,10 @@ def measure(name: str, spec: dict, *, duration: int, work: Path, label: str) -> 
     try:
         wait_http(spec["health"], proc=proc)
         row: dict[str, float] = {}
+        if "model_url" in spec:
+            path = wait_compiled(spec["model_url"], proc=proc)
+            row["compiled"] = float(path == "compiled")
+            print(f"{label:16s} prediction path: {path}", flush=True)
         for connections in (1, 32):
             stats = wrk(spec["url"], spec["body"], connections=connections,
                         duration=duration, work=work, server=proc)
@@ -444,6 +490,12 @@ def report(results: dict[str, dict], paired: dict[str, float], *, inproc_batch_m
         ("ours / floor by server CPU per request at c=32", paired["cpu_vs_floor"], None, ""),
         ("our p99 at c=32 (ms)", ours["p99_32"], GOALS["p99_ms"], "<"),
         ("our p99 / floor p99 at c=32", paired["p99_vs_floor"], GOALS["p99_vs_floor"], "<="),
+        ("the same with LightGBM's calls (MODEL_COMPILE=false): p99 / floor p99",
+         paired["p99_lgbm_vs_floor"], None, ""),
+        ("server CPU per request at c=32: LightGBM's calls / compiled",
+         paired["compiled_vs_lgbm_cpu"], None, ""),
+        ("/predict/batch time: LightGBM's calls / compiled", paired["compiled_vs_lgbm_batch"],
+         None, ""),
         ("batch / in-process pipeline.predict", ours["batch_ms"] / inproc_batch_ms,
          GOALS["batch_ratio"], "<="),
     ]

@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     model_poll_seconds: float = Field(30.0, ge=0)
     admin_token: SecretStr | None = None
     max_batch_size: int = Field(1000, ge=1)
+    model_compile: bool = Field(
+        True, description="compile the served trees to native code (lleaves) in the background "
+        "and use them once proven equal to LightGBM's outputs"
+    )
+    model_compile_cache_dir: str | None = Field(
+        None, description="where compiled trees are cached (default: a folder in the temp dir)"
+    )
     poster_base_url: str = "https://image.tmdb.org/t/p/w185"
 
     @classmethod

@@ -20,6 +20,7 @@ from tmdb_mlops import intervals
 from tmdb_mlops.explain import Explainer, NotExplainable
 from tmdb_mlops.features import featurizer_of
 from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
+from tmdb_serve.compiled import CompiledForests, compile_forests, probe_rows
 
 
 class _RowSlot:
@@ -170,6 +171,7 @@ class FastPredictor:
 
     def __init__(self, pipeline: Any, interval: Mapping[str, Any] | None = None) -> None:
         featurizer = featurizer_of(pipeline)
+        self._n_features = featurizer.n_features_out_
         self._encode = featurizer.encode_record
         self._encode_many = featurizer.transform
         self._middle = [step for _, step in pipeline.steps[1:-1]]
@@ -199,6 +201,34 @@ class FastPredictor:
             self._explainer: Explainer | None = Explainer.of(pipeline)
         except NotExplainable:
             self._explainer = None
+        #: The boosters compiled to native code, once proven equal (``compile``); read once
+        #: per call, so a request never mixes the two paths.
+        self._compiled: CompiledForests | None = None
+
+    @property
+    def compilable(self) -> bool:
+        return self._booster is not None
+
+    @property
+    def compiled(self) -> bool:
+        return self._compiled is not None
+
+    def compile(self, *, cache_dir: Any, records: Sequence[Mapping[str, Any]]) -> None:
+        """Compile the boosters (``tmdb_serve.compiled``) and use them once proven equal.
+
+        Slow (seconds of LLVM): the model store runs it in a background thread after
+        the swap. ``records`` are encoded into the probe the compiled forests must
+        match LightGBM on, bit for bit. Raises on any failure; this predictor then
+        stays on LightGBM.
+        """
+        if self._booster is None:
+            raise NotImplementedError("only a featurizer -> LightGBM pipeline compiles")
+        n = self._n_features
+        probe = probe_rows(n, [self._encode(record) for record in records])
+        bounds = ((self._interval["lower"], self._interval["upper"])
+                  if self._interval is not None else None)
+        self._compiled = compile_forests(self._booster, bounds, n_features=n, probe=probe,
+                                         cache_dir=cache_dir)
 
     @property
     def has_interval(self) -> bool:
@@ -217,9 +247,15 @@ class FastPredictor:
         calls, the explanation (only when asked) one TreeSHAP call.
         """
         row = self._encode(record)
+        compiled = self._compiled
         single, bounds = self._single, self._bounds
-        if single is not None and bounds is not None:
+        if compiled is not None and compiled.bounds is not None:
+            raw, lower, upper = compiled.predict_three(row)
+        elif single is not None and bounds is not None:
             raw, lower, upper = single.predict_with(bounds[0], bounds[1], row)
+        else:
+            lower = upper = None
+        if lower is not None and upper is not None:
             q = self._q
             low, high = lower - q, upper + q
             # intervals.bound, inlined: the hot path (the rule is tested equal to it).
@@ -229,7 +265,8 @@ class FastPredictor:
                 RATING_MIN if low < RATING_MIN else RATING_MAX if low > RATING_MAX else low,
                 RATING_MIN if high < RATING_MIN else RATING_MAX if high > RATING_MAX else high)
         else:
-            raw = (single.predict_one(row) if single is not None
+            raw = (compiled.predict_one(row) if compiled is not None
+                   else single.predict_one(row) if single is not None
                    else float(self._predict_encoded(np.array([row], dtype=np.float64))[0]))
             interval = None
             if self._interval is not None:
@@ -248,6 +285,14 @@ class FastPredictor:
             return empty, (empty if self._interval is not None else None), \
                 (empty if self._interval is not None else None)
         X = self._encode_batch(records)
+        compiled = self._compiled
+        if compiled is not None:
+            raw = compiled.point.predict(X)
+            if compiled.bounds is None:
+                return raw, None, None
+            low, high = intervals.bounds(raw, compiled.bounds[0].predict(X),
+                                         compiled.bounds[1].predict(X), self._q)
+            return raw, low, high
         raw = self._predict_encoded(X)
         if self._interval is None:
             return raw, None, None
@@ -262,6 +307,9 @@ class FastPredictor:
 
     def predict_record(self, record: Mapping[str, Any]) -> float:
         """One record's prediction as a plain float (the /predict path: no numpy)."""
+        compiled = self._compiled
+        if compiled is not None:
+            return compiled.predict_one(self._encode(record))
         if self._single is not None:
             return self._single.predict_one(self._encode(record))
         return float(self.predict_records([record])[0])
@@ -279,6 +327,9 @@ class FastPredictor:
         return np.array([self._encode(record) for record in records], dtype=np.float64)
 
     def _predict_encoded(self, X: np.ndarray) -> np.ndarray:
+        compiled = self._compiled
+        if compiled is not None:
+            return compiled.point.predict(X)
         if self._booster is not None:
             # One thread: OpenMP start-up dominates a small batch (measured ~10x).
             return self._booster.predict(X, num_threads=1)

@@ -24,6 +24,7 @@ from tmdb_mlops import __version__
 from tmdb_mlops.config import Settings, get_settings
 from tmdb_mlops.registry import Registry
 from tmdb_mlops.storage import Storage, storage_from_settings
+from tmdb_serve.compiled import default_cache_dir
 from tmdb_serve.metrics import MetricsMiddleware, ServiceMetrics
 from tmdb_serve.middleware import BodySizeLimitMiddleware
 from tmdb_serve.model_store import ModelStore
@@ -109,6 +110,8 @@ def create_app(
         signing_key=settings.model_signing_key,
         metrics=metrics,
         poll_seconds=settings.model_poll_seconds,
+        compile_cache_dir=(None if not settings.model_compile else
+                           Path(settings.model_compile_cache_dir or default_cache_dir())),
     )
     refresh_seconds = settings.model_poll_seconds or 30.0
     results = ResultsService(

@@ -78,6 +78,15 @@ class ServiceMetrics:
         )
         for outcome in ("reloaded", "refused", "fallback", "error"):
             self.reloads.labels(outcome=outcome)
+        self.compiles = Counter(
+            "tmdb_model_compiles_total",
+            "Background compiles of a served model's trees: compiled (proven equal to "
+            "LightGBM's outputs and in use) or failed (LightGBM's own calls keep serving).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("compiled", "failed"):
+            self.compiles.labels(outcome=outcome)
         # The latest monitoring report (issue #12), set by MonitoringService.update_gauges.
         self.realized_rmse = Gauge(
             "tmdb_monitor_realized_rmse",

@@ -133,6 +133,11 @@ class ModelCard(BaseModel):
         None, description="The interval's nominal and measured coverage and mean width "
         "(metrics.json's interval); null for a model trained without one"
     )
+    prediction_path: Literal["compiled", "lightgbm"] = Field(
+        "lightgbm", description="How the trees are evaluated: LightGBM's own prediction calls, "
+        "or the same trees compiled to native code (lleaves), used once their outputs were "
+        "proven equal to LightGBM's bit for bit"
+    )
     links: dict[str, str] = Field(
         default_factory=lambda: dict(MODEL_CARD_LINKS),
         description="Where to see the model at work: its predictions and their monitoring",

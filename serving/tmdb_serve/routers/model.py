@@ -23,6 +23,7 @@ def model_card(model: ModelDep) -> ModelCard:
         input_schema=loaded.input_schema,
         feature_names=loaded.feature_names,
         interval=model.interval_summary,
+        prediction_path="compiled" if model.fast.compiled else "lightgbm",
     )
 
 
