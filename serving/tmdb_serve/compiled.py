@@ -16,10 +16,13 @@ Safety, in this order:
   bit** on a probe of encoded rows (the OpenAPI examples, and hostile rows: NaN
   everywhere, zeros, extreme values); any difference, or any compile error,
   leaves the model on LightGBM, with one WARNING line;
-- object code is cached on disk (``MODEL_COMPILE_CACHE_DIR``) by the sha256 of the
-  model text, the compiler versions and the host CPU, written to a temporary file
-  and renamed, so a restart or a second worker loads it in milliseconds and never
-  reads a half-written file.
+- object code is cached on disk (``MODEL_COMPILE_CACHE_DIR``, by default
+  ``~/.cache/tmdb-serve/compiled``) by the sha256 of the model text, the compiler
+  versions and the host CPU, written to a temporary file and renamed, so a restart
+  or a second worker loads it in milliseconds and never reads a half-written file;
+- cached object code is executable code, so the cache is used only in a folder
+  owned by this user and writable by nobody else (else each compile starts from
+  scratch in a private temporary folder).
 
 lleaves' public ``predict`` converts its input on every call (microseconds that
 matter on the single-row path), so :class:`CompiledForest` calls the compiled
@@ -54,7 +57,17 @@ class CompileError(RuntimeError):
 
 
 def default_cache_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "tmdb-serve-compiled"
+    return Path.home() / ".cache" / "tmdb-serve" / "compiled"
+
+
+def private_dir(path: Path) -> bool:
+    """Create ``path`` (mode 700) and say whether only this user can write in it."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = path.stat()
+    except OSError:
+        return False
+    return status.st_uid == os.getuid() and not status.st_mode & 0o022
 
 
 def _host_cpu() -> str:
@@ -88,9 +101,12 @@ class CompiledForest:
         key = hashlib.sha256("\n".join([
             text, package_version("lleaves"), package_version("llvmlite"), _host_cpu(),
         ]).encode()).hexdigest()[:32]
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        cached = cache_dir / f"{key}.o"
         with tempfile.TemporaryDirectory(prefix="tmdb-forest-") as tmp:
+            if not private_dir(cache_dir):
+                log.warning("%s is not a folder only this user can write: compiling without "
+                            "a cache", cache_dir)
+                cache_dir = Path(tmp)
+            cached = cache_dir / f"{key}.o"
             model_file = Path(tmp) / "model.txt"
             model_file.write_text(text)
             model = lleaves.Model(model_file=str(model_file))

@@ -154,3 +154,17 @@ def test_model_compile_false_keeps_lightgbms_calls(make_client, champion: str,
     assert client.app.state.store.wait_compiled(timeout=1)
     assert client.get("/model").json()["prediction_path"] == "lightgbm"
     assert not (tmp_path / "c").exists()
+
+
+def test_a_cache_folder_others_can_write_is_not_used(fitted_with_interval, tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """Cached object code runs in the server: only a folder private to this user holds it."""
+    pipeline, holdout, payload = fitted_with_interval
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    fast = _compiled(pipeline, payload, shared, holdout.to_dict("records")[:3])
+    assert list(shared.iterdir()) == []
+    assert "not a folder only this user can write" in caplog.text
+    record = holdout.to_dict("records")[0]
+    assert fast.predict_row(record) == FastPredictor(pipeline, interval=payload).predict_row(record)
