@@ -9,13 +9,17 @@ that have a manifest and verify each file they read against it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tmdb_mlops import layout
 from tmdb_mlops.errors import PlatformError
 from tmdb_mlops.storage import Storage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class IntegrityError(PlatformError):
@@ -97,6 +101,27 @@ def read_verified(storage: Storage, key: str, manifest: dict[str, Any]) -> bytes
     if sha256_hex(data) != expected:
         raise IntegrityError(f"{storage.url}/{key}: sha256 does not match its manifest")
     return data
+
+
+def read_processed_frame(
+    storage: Storage, *, split: str, dt: date, manifest: dict[str, Any]
+) -> pd.DataFrame:
+    """A processed partition's rows, checked against its manifest, in the current schema.
+
+    A partition written with an older schema lacks the columns added since; they
+    are read as missing, as the featurizer reads a film whose source lacked them.
+    The one reader of an inference partition for batch prediction and the results
+    page, so both score exactly the same frame.
+    """
+    import pandas as pd
+
+    from tmdb_mlops.schema import columns_for
+
+    data = read_verified(storage, layout.movies_key(split, dt), manifest)
+    columns = columns_for(split)
+    header = pd.read_csv(io.BytesIO(data), nrows=0).columns
+    frame = pd.read_csv(io.BytesIO(data), dtype={c: t for c, t in columns.items() if c in header})
+    return frame.reindex(columns=list(columns))
 
 
 # --- folders outside raw/ and processed/: predictions/, monitoring/ (issue #12) ---------

@@ -20,7 +20,6 @@ before it (``--model``).
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -34,10 +33,14 @@ from tmdb_mlops.bundle import LoadedModel
 from tmdb_mlops.config import Settings
 from tmdb_mlops.errors import NotFoundError, PlatformError
 from tmdb_mlops.loss_estimate import estimated_metrics, expected_errors, usable
-from tmdb_mlops.partitions import read_manifest, read_verified, sha256_hex, write_folder
+from tmdb_mlops.partitions import (
+    read_manifest,
+    read_processed_frame,
+    sha256_hex,
+    write_folder,
+)
 from tmdb_mlops.predictions import PREDICTIONS_FORMAT, RATING_MAX, RATING_MIN, to_csv_bytes
 from tmdb_mlops.registry import Registry
-from tmdb_mlops.schema import columns_for
 from tmdb_mlops.storage import Storage, storage_from_settings
 from tmdb_monitor import MONITOR_VERSION
 
@@ -72,11 +75,7 @@ def read_inference(storage: Storage, dt: date) -> Inference:
             f"(run 'tmdb-mlops collect --logical-date {dt} --split inference' first)"
         )
     manifest_bytes = storage.read_bytes(key)
-    data = read_verified(storage, layout.movies_key("inference", dt), manifest)
-    columns = columns_for("inference")
-    header = pd.read_csv(io.BytesIO(data), nrows=0).columns
-    frame = pd.read_csv(io.BytesIO(data), dtype={c: t for c, t in columns.items() if c in header})
-    frame = frame.reindex(columns=list(columns))
+    frame = read_processed_frame(storage, split="inference", dt=dt, manifest=manifest)
     return Inference(dt=dt, frame=frame, manifest=manifest,
                      manifest_sha256=sha256_hex(manifest_bytes))
 

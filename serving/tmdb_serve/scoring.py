@@ -15,7 +15,6 @@ itself only when they do not exist.
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
@@ -29,8 +28,8 @@ from markupsafe import Markup
 
 from tmdb_mlops import layout, predictions
 from tmdb_mlops.inputs import INPUT_COLUMNS
-from tmdb_mlops.partitions import list_partitions, read_manifest, read_verified
-from tmdb_mlops.schema import LIST_SEPARATOR, columns_for
+from tmdb_mlops.partitions import list_partitions, read_manifest, read_processed_frame
+from tmdb_mlops.schema import LIST_SEPARATOR
 from tmdb_mlops.storage import Storage
 from tmdb_serve import charts
 from tmdb_serve.inference import clamp
@@ -149,8 +148,7 @@ class PartitionScorer:
         return f"{self._poster_base}/{path.lstrip('/')}" if path else None
 
     def _score(self, model: ServableModel, dt: date, manifest: dict) -> PartitionView:
-        data = read_verified(self._storage, layout.movies_key("inference", dt), manifest)
-        frame = pd.read_csv(io.BytesIO(data), dtype=columns_for("inference"))
+        frame = read_processed_frame(self._storage, split="inference", dt=dt, manifest=manifest)
         stored = self._stored_values(frame, dt, model.version, manifest)
         missing = np.full(len(frame), np.nan)
         if stored is not None:

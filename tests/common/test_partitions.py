@@ -75,3 +75,31 @@ def test_layout_keys() -> None:
         layout.processed_prefix("validation", D1)
     with pytest.raises(ValueError):
         layout.version_prefix("../escape")
+
+
+def test_an_older_schema_inference_partition_reads_with_the_added_columns_missing(
+        storage: Storage) -> None:
+    """One reader for batch prediction and the results page (read_processed_frame)."""
+    import io
+
+    import pandas as pd
+
+    from tmdb_mlops.partitions import read_processed_frame
+    from tmdb_mlops.schema import columns_for
+
+    old_columns = list(columns_for("inference", version=1))
+    row = {name: None for name in old_columns} | {"id": 7, "title": "Old", "runtime": 95.0,
+                                                  "release_date": "2014-05-01"}
+    buffer = io.StringIO()
+    pd.DataFrame([row], columns=old_columns).to_csv(buffer, index=False)
+    key = layout.movies_key("inference", D1)
+    manifest = write_partition(storage, split="inference", dt=D1,
+                               files={key: buffer.getvalue().encode()}, manifest={"rows": 1})
+    frame = read_processed_frame(storage, split="inference", dt=D1, manifest=manifest)
+    assert list(frame.columns) == list(columns_for("inference"))
+    added = set(columns_for("inference")) - set(old_columns)
+    assert added and frame[sorted(added)].isna().all().all()
+    assert frame.loc[0, "title"] == "Old" and frame.loc[0, "runtime"] == 95.0
+    storage.write_bytes(key, buffer.getvalue().encode() + b"8,tampered\n")
+    with pytest.raises(IntegrityError, match="sha256"):
+        read_processed_frame(storage, split="inference", dt=D1, manifest=manifest)
