@@ -126,7 +126,8 @@ class Settings(BaseSettings):
         "and use them once proven equal to LightGBM's outputs"
     )
     model_compile_cache_dir: str | None = Field(
-        None, description="where compiled trees are cached (default: a folder in the temp dir)"
+        None, description="where compiled trees are cached (default: "
+        "~/.cache/tmdb-serve/compiled; used only when private to the user)"
     )
     poster_base_url: str = "https://image.tmdb.org/t/p/w185"
 

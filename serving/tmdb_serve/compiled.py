@@ -11,7 +11,9 @@ films gains more (the tree walk itself is ~4x faster).
 Safety, in this order:
 
 - compiling takes seconds (LLVM), so it never delays a model: the service swaps
-  in the LightGBM-backed predictor at once and compiles in a background thread;
+  in the LightGBM-backed predictor at once and compiles in a background thread,
+  through a child process (killed at once when the service stops; a crash in it
+  fails only the compile);
 - the compiled forests serve only after their outputs equal LightGBM's **bit for
   bit** on a probe of encoded rows (the OpenAPI examples, and hostile rows: NaN
   everywhere, zeros, extreme values); any difference, or any compile error,
@@ -37,7 +39,10 @@ import ctypes
 import hashlib
 import logging
 import os
+import stat
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -60,14 +65,33 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "tmdb-serve" / "compiled"
 
 
+#: LLVM's in-process state (loading object code) is not thread-safe: one load at a time.
+_LLVM = threading.Lock()
+
+
+def _trusted(status: os.stat_result) -> bool:
+    return status.st_uid in (os.getuid(), 0) and not status.st_mode & 0o022
+
+
 def private_dir(path: Path) -> bool:
-    """Create ``path`` (mode 700) and say whether only this user can write in it."""
+    """Create ``path`` (mode 700); True if nobody but this user (or root) can change it.
+
+    Every folder up to the root counts: one another user could write would let them
+    swap the cache for theirs. A sticky folder such as /tmp is fine (others cannot
+    rename what is ours in it).
+    """
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        status = path.stat()
+        if not _trusted(path.stat()):
+            return False
+        for parent in path.resolve().parents:
+            status = parent.stat()
+            if not (_trusted(status) or (status.st_mode & stat.S_ISVTX
+                                         and status.st_uid in (os.getuid(), 0))):
+                return False
     except OSError:
         return False
-    return status.st_uid == os.getuid() and not status.st_mode & 0o022
+    return True
 
 
 def _host_cpu() -> str:
@@ -90,10 +114,48 @@ class _Slot:
         self.out_ptrs = tuple(ctypes.cast(base + 8 * i, _DOUBLE_P) for i in range(3))
 
 
+#: The compiled entry point's name, the same in the compiling child and where it is loaded.
+ROOT_FUNCTION = "forest_root"
+
+
+def _compile_in_child(model_file: Path, target: Path, *, stop: threading.Event | None) -> None:
+    """LLVM's compile in a child process: ``python -m tmdb_serve.compiled MODEL OBJECT``.
+
+    Why a process: a compile takes seconds of C++ that cannot be interrupted, and a
+    server that exits while a thread of it is inside LLVM can crash at exit (seen:
+    a segmentation fault in one exit of three). A child is killed at once when the
+    server stops (``stop``), and a crash in it only fails this compile.
+    """
+    child = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [sys.executable, "-m", "tmdb_serve.compiled", str(model_file), str(target)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while True:
+            try:
+                _, stderr = child.communicate(timeout=0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    raise CompileStopped("the service is stopping") from None
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    if child.returncode != 0 or not target.exists():
+        lines = stderr.decode("utf-8", "replace").strip().splitlines()
+        raise CompileError(f"the compiler exited with status {child.returncode}"
+                           + (f": {lines[-1]}" if lines else ""))
+
+
+class CompileStopped(CompileError):
+    """The service stopped while a compile ran; nothing is wrong with the model."""
+
+
 class CompiledForest:
     """One booster as a native function: ``predict(X)`` for matrices, and the row path."""
 
-    def __init__(self, booster: Any, *, n_features: int, cache_dir: Path) -> None:
+    def __init__(self, booster: Any, *, n_features: int, cache_dir: Path,
+                 stop: threading.Event | None = None) -> None:
         import lleaves
 
         iterations = booster.best_iteration if booster.best_iteration > 0 else -1
@@ -101,29 +163,55 @@ class CompiledForest:
         key = hashlib.sha256("\n".join([
             text, package_version("lleaves"), package_version("llvmlite"), _host_cpu(),
         ]).encode()).hexdigest()[:32]
+        private = private_dir(cache_dir)
+        if not private:
+            log.warning("%s is not a folder only this user can write: compiling without "
+                        "a cache", cache_dir)
+        #: The cache file (``publish`` puts the object code there once it was proven equal).
+        self.cache_file: Path | None = cache_dir / f"{key}.o" if private else None
+        #: Object code compiled here and not yet published, beside the cache so that the
+        #: rename is atomic (one filesystem).
+        self._fresh: Path | None = None
         with tempfile.TemporaryDirectory(prefix="tmdb-forest-") as tmp:
-            if not private_dir(cache_dir):
-                log.warning("%s is not a folder only this user can write: compiling without "
-                            "a cache", cache_dir)
-                cache_dir = Path(tmp)
-            cached = cache_dir / f"{key}.o"
             model_file = Path(tmp) / "model.txt"
             model_file.write_text(text)
             model = lleaves.Model(model_file=str(model_file))
             if model.num_feature() != n_features:
                 raise CompileError(f"the booster reads {model.num_feature()} features, "
                                    f"the featurizer writes {n_features}")
-            target = cached if cached.exists() else Path(tmp) / "forest.o"
-            # Cache blocking helps batches of many rows and costs single rows; blocks of 34
-            # trees (lleaves' default) measured slower for one row than one block.
-            model.compile(cache=str(target), raw_score=True, fblocksize=model.num_trees())
-            if target != cached:
-                with contextlib.suppress(OSError):
-                    os.replace(target, cached)
+            cached = self.cache_file
+            if cached is not None and cached.exists() and _trusted(cached.stat()):
+                source = cached
+            else:
+                folder = cache_dir if private else Path(tmp)
+                source = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.o.tmp"
+                try:
+                    _compile_in_child(model_file, source, stop=stop)
+                except BaseException:
+                    source.unlink(missing_ok=True)
+                    raise
+                self._fresh = source if private else None
+            self.loaded_from_cache = source == cached
+            # Loading object code (no LLVM optimisation) takes milliseconds, in process.
+            with _LLVM:
+                model.compile(cache=str(source), froot_func_name=ROOT_FUNCTION)
         self._model = model  # keeps the compiled code alive
         self._entry = model._c_entry_func  # noqa: SLF001 - lleaves' C entry point, see above
         self.n_features = n_features
-        self.cache_file = cached
+
+    def publish(self) -> None:
+        """Cache the object code compiled here (call only once it was proven equal)."""
+        if self._fresh is not None and self.cache_file is not None:
+            os.replace(self._fresh, self.cache_file)
+            self._fresh = None
+
+    def discard(self, *, cached_too: bool) -> None:
+        """Remove the unpublished object code, and the cached file if it was proven wrong."""
+        if self._fresh is not None:
+            self._fresh.unlink(missing_ok=True)
+            self._fresh = None
+        if cached_too and self.loaded_from_cache and self.cache_file is not None:
+            self.cache_file.unlink(missing_ok=True)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Raw scores of the rows of a float64 matrix (one thread)."""
@@ -193,7 +281,7 @@ def probe_rows(n_features: int, encoded: Sequence[Sequence[float]]) -> np.ndarra
 
 def compile_forests(
     booster: Any, interval_boosters: tuple[Any, Any] | None, *, n_features: int,
-    probe: np.ndarray, cache_dir: Path,
+    probe: np.ndarray, cache_dir: Path, stop: threading.Event | None = None,
 ) -> CompiledForests:
     """Compile and prove: every forest's outputs on ``probe`` equal LightGBM's, bit for bit.
 
@@ -201,7 +289,25 @@ def compile_forests(
         CompileError: (or lleaves'/LLVM's own error) the caller keeps LightGBM.
     """
     boosters = (booster, *(interval_boosters or ()))
-    forests = [CompiledForest(b, n_features=n_features, cache_dir=cache_dir) for b in boosters]
+    forests: list[CompiledForest] = []
+    try:
+        for b in boosters:
+            forests.append(CompiledForest(b, n_features=n_features, cache_dir=cache_dir,
+                                          stop=stop))
+        compiled = _prove(boosters, forests, probe=probe, bounds=interval_boosters is not None)
+    except BaseException:
+        for forest in forests:
+            forest.discard(cached_too=False)
+        raise
+    for forest in forests:
+        forest.publish()
+    return compiled
+
+
+def _prove(
+    boosters: Sequence[Any], forests: list[CompiledForest], *, probe: np.ndarray, bounds: bool
+) -> CompiledForests:
+    """The forests as one predictor, if each equals its booster bit for bit on ``probe``."""
     for name, b, forest in zip(("point", "lower", "upper"), boosters, forests, strict=False):
         # What the LightGBM path serves (its normal output: the identity for these
         # objectives; a transforming objective would differ here and stay on LightGBM).
@@ -210,20 +316,38 @@ def compile_forests(
                               dtype=np.float64)
         got = forest.predict(probe)
         if not np.array_equal(expected, got, equal_nan=True):
-            with contextlib.suppress(OSError):
-                forest.cache_file.unlink()
+            forest.discard(cached_too=True)
             worst = float(np.nanmax(np.abs(expected - got)))
             raise CompileError(f"the compiled {name} forest differs from LightGBM "
                                f"(largest difference {worst:g}); not used")
-    compiled = CompiledForests(forests[0], (forests[1], forests[2]) if interval_boosters else None)
+    compiled = CompiledForests(forests[0], (forests[1], forests[2]) if bounds else None)
     for row in probe[:8]:  # the row path, through the same packing as /predict
-        if interval_boosters:
-            got_three = compiled.predict_three(row.tolist())
-            if not np.array_equal(np.array(got_three), np.array(
-                    [forests[0].predict(row[None])[0], forests[1].predict(row[None])[0],
-                     forests[2].predict(row[None])[0]]), equal_nan=True):
-                raise CompileError("the compiled row path differs from the compiled batch path")
-        elif not np.array_equal([compiled.predict_one(row.tolist())], forests[0].predict(row[None]),
-                                equal_nan=True):
+        batch = [forest.predict(row[None])[0] for forest in forests]
+        got_row = list(compiled.predict_three(row.tolist()) if bounds
+                       else [compiled.predict_one(row.tolist())])
+        if not np.array_equal(np.array(got_row), np.array(batch), equal_nan=True):
             raise CompileError("the compiled row path differs from the compiled batch path")
     return compiled
+
+
+def main(argv: Sequence[str]) -> int:
+    """The compiling child: ``python -m tmdb_serve.compiled MODEL_TEXT OBJECT_FILE``."""
+    import signal
+
+    import lleaves
+
+    with contextlib.suppress(Exception):  # Linux: die with the server thread that waits here
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            return 1
+    model_file, target = argv
+    model = lleaves.Model(model_file=model_file)
+    # Cache blocking helps batches of many rows and costs single rows; one block of all the
+    # trees measured faster for one row than lleaves' default blocks of 34.
+    model.compile(cache=target, raw_score=True, fblocksize=model.num_trees(),
+                  froot_func_name=ROOT_FUNCTION)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -213,13 +213,14 @@ class FastPredictor:
     def compiled(self) -> bool:
         return self._compiled is not None
 
-    def compile(self, *, cache_dir: Any, records: Sequence[Mapping[str, Any]]) -> None:
+    def compile(self, *, cache_dir: Any, records: Sequence[Mapping[str, Any]],
+                stop: Any = None) -> None:
         """Compile the boosters (``tmdb_serve.compiled``) and use them once proven equal.
 
         Slow (seconds of LLVM): the model store runs it in a background thread after
         the swap. ``records`` are encoded into the probe the compiled forests must
-        match LightGBM on, bit for bit. Raises on any failure; this predictor then
-        stays on LightGBM.
+        match LightGBM on, bit for bit. ``stop`` (a ``threading.Event``) kills a compile
+        under way. Raises on any failure; this predictor then stays on LightGBM.
         """
         if self._booster is None:
             raise NotImplementedError("only a featurizer -> LightGBM pipeline compiles")
@@ -228,7 +229,7 @@ class FastPredictor:
         bounds = ((self._interval["lower"], self._interval["upper"])
                   if self._interval is not None else None)
         self._compiled = compile_forests(self._booster, bounds, n_features=n, probe=probe,
-                                         cache_dir=cache_dir)
+                                         cache_dir=cache_dir, stop=stop)
 
     @property
     def has_interval(self) -> bool:

@@ -38,6 +38,7 @@ from tmdb_mlops.errors import PlatformError, StorageError
 from tmdb_mlops.inputs import EXAMPLES, MovieFeatures, to_record
 from tmdb_mlops.registry import Registry, load_local
 from tmdb_mlops.schema import PRE_RELEASE_COLUMNS
+from tmdb_serve.compiled import CompileStopped
 from tmdb_serve.fast_predict import FastPredictor
 from tmdb_serve.metrics import ServiceMetrics
 from tmdb_serve.schemas import ReloadResult
@@ -179,6 +180,7 @@ class ModelStore:
         self._poll_seconds = poll_seconds
         self._compile_cache_dir = compile_cache_dir
         self._compilers: list[threading.Thread] = []
+        self._compile_lock = threading.Lock()  # one compile at a time
         self._model: ServableModel | None = None
         self._refused: str | None = None
         self._lock = threading.Lock()
@@ -206,9 +208,18 @@ class ModelStore:
 
     def _compile(self, model: ServableModel) -> None:
         """Compile ``model``'s trees; it switches to them only if they match LightGBM's."""
+        with self._compile_lock:
+            if self._model is model and not self._stop.is_set():
+                self._compile_current(model)
+
+    def _compile_current(self, model: ServableModel) -> None:
         started = time.perf_counter()
         try:
-            model.fast.compile(cache_dir=self._compile_cache_dir, records=SMOKE_RECORDS)
+            model.fast.compile(cache_dir=self._compile_cache_dir, records=SMOKE_RECORDS,
+                               stop=self._stop)
+        except CompileStopped:
+            log.info("compiling model %s's trees stopped with the service", model.version)
+            return
         except Exception as exc:  # noqa: BLE001 - LightGBM's path keeps serving, correct
             self._metrics.compiles.labels(outcome="failed").inc()
             log.warning("model %s stays on LightGBM's prediction calls: compiling its trees "
@@ -240,8 +251,8 @@ class ModelStore:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        # A compile cannot be interrupted (LLVM); it is bounded, so let it end in order.
-        self.wait_compiled(timeout=60)
+        # The stop event kills a compile's child process; loading its output takes ms.
+        self.wait_compiled(timeout=10)
 
     def _load_local(self, directory: str, *, reason: str) -> None:
         try:

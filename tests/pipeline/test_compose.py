@@ -240,7 +240,8 @@ def test_airflow_forwards_every_setting_the_stages_and_dags_read(config: dict) -
 
     environment = config["services"]["airflow-scheduler"]["environment"]
     set_by_dags = {"TMDB_RATE_LIMIT_DIR"}  # tmdb_dags.tmdb_kwargs sets it per container
-    serving_only = {"LOCAL_MODEL_DIR", "MODEL_POLL_SECONDS", "MAX_BATCH_SIZE", "POSTER_BASE_URL"}
+    serving_only = {"LOCAL_MODEL_DIR", "MODEL_POLL_SECONDS", "MAX_BATCH_SIZE", "POSTER_BASE_URL",
+                    "MODEL_COMPILE", "MODEL_COMPILE_CACHE_DIR"}
     missing = set(Settings.plain_names()) - set_by_dags - serving_only - set(environment)
     assert missing == set(), f"add {sorted(missing)} to x-airflow-common's environment"
     assert set(SECRET_ENV) - set(environment) == set()

@@ -106,12 +106,15 @@ def test_object_code_that_differs_from_lightgbm_is_refused_and_dropped(
     n = featurizer_of(pipeline).n_features_out_
     mine = CompiledForest(pipeline.steps[-1][1].booster_, n_features=n, cache_dir=tmp_path / "a")
     theirs = CompiledForest(other.steps[-1][1].booster_, n_features=n, cache_dir=tmp_path / "b")
+    mine.publish()
+    theirs.publish()
     shutil.copyfile(theirs.cache_file, mine.cache_file)  # my key now holds their code
     fast = FastPredictor(pipeline, interval=payload)
     with pytest.raises(CompileError, match="compiled point forest differs from LightGBM"):
         fast.compile(cache_dir=tmp_path / "a", records=holdout.to_dict("records")[:3])
     assert not fast.compiled
     assert not mine.cache_file.exists(), "the wrong object code is deleted"
+    assert list((tmp_path / "a").iterdir()) == [], "nothing unproven is cached"
     record = holdout.to_dict("records")[0]
     assert fast.predict_row(record) == FastPredictor(pipeline, interval=payload).predict_row(record)
 
@@ -166,5 +169,44 @@ def test_a_cache_folder_others_can_write_is_not_used(fitted_with_interval, tmp_p
     fast = _compiled(pipeline, payload, shared, holdout.to_dict("records")[:3])
     assert list(shared.iterdir()) == []
     assert "not a folder only this user can write" in caplog.text
+    # A private folder inside a folder others can write (and swap it for theirs): the same.
+    beneath = shared / "cache"
+    _compiled(pipeline, payload, beneath, holdout.to_dict("records")[:3])
+    assert list(beneath.iterdir()) == []
     record = holdout.to_dict("records")[0]
     assert fast.predict_row(record) == FastPredictor(pipeline, interval=payload).predict_row(record)
+
+
+def test_a_compile_stops_at_once_when_the_service_stops(fitted_with_interval,
+                                                         tmp_path: Path) -> None:
+    """The LLVM compile runs in a child process, killed on stop: nothing cached, nothing used."""
+    import threading
+
+    from tmdb_serve.compiled import CompileStopped
+
+    pipeline, holdout, payload = fitted_with_interval
+    stop = threading.Event()
+    stop.set()
+    fast = FastPredictor(pipeline, interval=payload)
+    with pytest.raises(CompileStopped):
+        fast.compile(cache_dir=tmp_path / "c", records=holdout.to_dict("records")[:3], stop=stop)
+    assert not fast.compiled
+    assert list((tmp_path / "c").iterdir()) == []  # no object code, no partial file
+
+
+def test_a_crashing_compiler_fails_only_the_compile(fitted_with_interval, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that dies (here: an interpreter that cannot start) leaves LightGBM serving."""
+    import sys
+
+    from tmdb_serve import compiled
+
+    pipeline, holdout, payload = fitted_with_interval
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    (tmp_path / "no-python").write_text("#!/bin/sh\necho 'compiler crashed' >&2\nkill -SEGV $$\n")
+    (tmp_path / "no-python").chmod(0o755)
+    fast = FastPredictor(pipeline, interval=payload)
+    with pytest.raises(compiled.CompileError, match="status -11: compiler crashed"):
+        fast.compile(cache_dir=tmp_path / "c", records=holdout.to_dict("records")[:3])
+    assert not fast.compiled
+    assert list((tmp_path / "c").iterdir()) == []

@@ -104,9 +104,68 @@ def test_a_final_fit_past_the_chosen_round_rolls_back_to_it() -> None:
 
 
 def test_a_final_fit_at_the_cap_waits_for_the_choice() -> None:
-    waited, reference = _fit_deciding_late(cap=25, rounds=20, decide_at=None, delay=0.5)
-    assert waited.steps[-1][1].booster_.num_trees() == 20
-    assert _trees(waited) == _trees(reference)
+    """The choice is published only once the fit stands at its cap: the callback must wait."""
+    import threading
+    from concurrent.futures import Future
+
+    from tmdb_train.pipeline import DEFAULT_LGBM_PARAMS, build_pipeline
+    from tmdb_train.train import _ChosenRounds, _stop_at_chosen_round
+
+    train, _ = temporal_split(synthetic_movies(500, seed=8), fraction=0.2)
+    chosen, decision, at_cap = _ChosenRounds(), Future(), threading.Event()
+    decision.set_result((20, 0, 0.0))
+    published_after_cap: list[bool] = []
+
+    def publish_once_at_cap() -> None:
+        at_cap.wait(timeout=60)
+        published_after_cap.append(at_cap.is_set())
+        chosen.publish(decision)
+
+    def mark_cap(env) -> None:  # runs before the stopping callback, in the same round
+        if env.iteration + 1 == env.end_iteration:
+            at_cap.set()
+
+    publisher = threading.Thread(target=publish_once_at_cap)
+    publisher.start()
+    pipeline = build_pipeline("lightgbm", seed=2, params={**DEFAULT_LGBM_PARAMS, "n_estimators": 25})
+    featurizer, model = pipeline.steps[0][1], pipeline.steps[-1][1]
+    y = train["vote_average"].to_numpy()
+    model.fit(featurizer.fit_transform(train, y), y,
+              callbacks=[mark_cap, _stop_at_chosen_round(chosen)])
+    publisher.join()
+    assert published_after_cap == [True]
+    reference = build_pipeline("lightgbm", seed=2, params={**DEFAULT_LGBM_PARAMS,
+                                                           "n_estimators": 20})
+    reference.fit(train, y)
+    assert model.booster_.num_trees() == 20
+    assert _trees(pipeline) == _trees(reference)
+
+
+def test_rounds_that_add_no_tree_are_not_rolled_back_as_trees() -> None:
+    """A fit that stops finding splits runs rounds without trees; the roll-back counts trees."""
+    from concurrent.futures import Future
+
+    from lightgbm import LGBMRegressor
+
+    from tmdb_train.train import _ChosenRounds, _stop_at_chosen_round
+
+    X = np.repeat(np.arange(4.0), 50)[:, None]  # learned exactly in round 1, then no split
+    y = X[:, 0] * 1.0
+    params = {"learning_rate": 1.0, "num_leaves": 4, "min_child_samples": 10,
+              "deterministic": True, "force_row_wise": True, "n_jobs": 1, "verbose": -1,
+              "random_state": 1}
+    chosen, decision = _ChosenRounds(), Future()
+    decision.set_result((5, 0, 0.0))
+
+    def publish_late(env) -> None:
+        if env.iteration + 1 == 10:
+            chosen.publish(decision)
+
+    late = LGBMRegressor(n_estimators=200, **params).fit(
+        X, y, callbacks=[publish_late, _stop_at_chosen_round(chosen)])
+    sequential = LGBMRegressor(n_estimators=5, **params).fit(X, y)
+    assert sequential.booster_.num_trees() == 1
+    assert late.booster_.model_to_string() == sequential.booster_.model_to_string()
 
 
 def test_a_failed_early_stopping_fit_fails_the_fit_with_its_own_error(monkeypatch) -> None:

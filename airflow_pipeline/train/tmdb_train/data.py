@@ -50,7 +50,7 @@ class TrainingData:
 
     def without_frame(self) -> TrainingData:
         """The lineage without the rows, once a split holds them (a million films: ~1 GB)."""
-        return replace(self, frame=self.frame.iloc[:0])
+        return replace(self, frame=self.frame.iloc[:0].copy())  # a view would pin the rows
 
 
 def validate(frame: pd.DataFrame, *, where: str) -> pd.DataFrame:
