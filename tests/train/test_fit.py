@@ -218,3 +218,35 @@ def test_the_drift_reference_of_a_large_training_side_is_a_seeded_sample(monkeyp
     assert sampled == profile_stage.monitoring_reference(
         train=train, holdout_predictions=predictions, loss_summary=None, seed=4)["profile"]
     assert sampled["columns"] != whole["columns"]
+
+
+def test_a_failed_final_fit_stops_early_stopping_too(monkeypatch) -> None:
+    """The final fit's own error surfaces, and early stopping beside it is told to stop."""
+    import threading
+
+    from tmdb_train import train as train_stage
+
+    seen: dict[str, object] = {}
+    real_choose = train_stage.choose_rounds
+
+    def watched(*args, abort: threading.Event, **kwargs):
+        seen["abort"] = abort
+        try:
+            return real_choose(*args, abort=abort, **kwargs)
+        except train_stage.FitAborted as exc:
+            seen["aborted"] = exc
+            raise
+
+    def broken_stop(chosen):
+        def callback(env) -> None:
+            if env.iteration == 3:
+                raise MemoryError("final fit broke")
+        return callback
+
+    monkeypatch.setattr(train_stage, "choose_rounds", watched)
+    monkeypatch.setattr(train_stage, "_stop_at_chosen_round", broken_stop)
+    train, _ = temporal_split(synthetic_movies(900, seed=12), fraction=0.2)
+    with pytest.raises(MemoryError, match="final fit broke"):
+        fit_model(train, seed=1)
+    assert seen["abort"].is_set()
+    assert isinstance(seen.get("aborted"), train_stage.FitAborted)

@@ -72,10 +72,12 @@ def choose_rounds(
     fraction: float,
     feature_params: Mapping[str, Any] | None = None,
     post_release: bool = False,
+    abort: threading.Event | None = None,
 ) -> tuple[int, int, float]:
     """Boosting rounds chosen by early stopping on the latest ``fraction`` of ``train``.
 
-    ``post_release`` is for the leakage experiment only (modeling/).
+    ``post_release`` is for the leakage experiment only (modeling/). ``abort`` ends
+    the fit at its next round (the final fit beside it failed: nobody needs the answer).
 
     Returns:
         (best iteration, rows in the early-stopping split, RMSE there at the best iteration)
@@ -93,11 +95,23 @@ def choose_rounds(
         fit_part[TARGET].to_numpy(),
         eval_X=(X_stop,),
         eval_y=(stop_part[TARGET].to_numpy(),),
-        callbacks=[lightgbm.early_stopping(PATIENCE, verbose=False)],
+        callbacks=[lightgbm.early_stopping(PATIENCE, verbose=False), _aborted_by(abort)],
     )
     best = int(model.best_iteration_ or MAX_ROUNDS)
     score = float(model.best_score_["valid_0"]["l2"]) ** 0.5
     return max(best, 1), len(stop_part), score
+
+
+class FitAborted(RuntimeError):
+    """Early stopping was told to stop: the final fit beside it had failed."""
+
+
+def _aborted_by(abort: threading.Event | None) -> Callable[[Any], None]:
+    def callback(env: Any) -> None:
+        if abort is not None and abort.is_set():
+            raise FitAborted("the final fit failed; early stopping stops with it")
+
+    return callback
 
 
 class _ChosenRounds:
@@ -186,15 +200,19 @@ def fit_model(
     # Encoded before early stopping starts: the two encodings hold the GIL anyway, and
     # apart their transient memory never adds up (a million films: ~1 GB each).
     encoded = featurizer.fit_transform(train, y)
-    rounds = _ChosenRounds()
+    rounds, abort = _ChosenRounds(), threading.Event()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-stopping") as pool:
         early = pool.submit(choose_rounds, train, seed=seed, params=chosen,
-                            fraction=early_stopping_fraction, feature_params=feature_params)
+                            fraction=early_stopping_fraction, feature_params=feature_params,
+                            abort=abort)
         early.add_done_callback(rounds.publish)
         try:
             model.fit(encoded, y, callbacks=[_stop_at_chosen_round(rounds)])
         except EarlyStoppingFailed:
             early.result()  # raises early stopping's own error, the cause
+            raise
+        except BaseException:
+            abort.set()  # the error surfaces now, not after early stopping's whole fit
             raise
     best, stop_rows, _ = early.result()
     chosen["n_estimators"] = best
