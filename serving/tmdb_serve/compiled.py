@@ -20,11 +20,12 @@ Safety, in this order:
   leaves the model on LightGBM, with one WARNING line;
 - object code is cached on disk (``MODEL_COMPILE_CACHE_DIR``, by default
   ``~/.cache/tmdb-serve/compiled``) by the sha256 of the model text, the compiler
-  versions and the host CPU, written to a temporary file and renamed, so a restart
-  or a second worker loads it in milliseconds and never reads a half-written file;
+  versions and the host CPU: compiled to a temporary file beside the cache and
+  renamed to its key only once proven equal, so a restart or a second worker loads
+  it in milliseconds and the cache never holds unproven or half-written code;
 - cached object code is executable code, so the cache is used only in a folder
-  owned by this user and writable by nobody else (else each compile starts from
-  scratch in a private temporary folder).
+  nobody but this user (or root) can write, up to the root (else each compile
+  starts from scratch in a private temporary folder).
 
 lleaves' public ``predict`` converts its input on every call (microseconds that
 matter on the single-row path), so :class:`CompiledForest` calls the compiled
