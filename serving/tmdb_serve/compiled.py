@@ -1,12 +1,13 @@
 """The served boosters compiled to native code (lleaves), used only once proven equal.
 
-Why: after the encoder, the model call is most of a /predict's own CPU. LightGBM's
-single-row entry point spends ~2.5 us of fixed cost per call plus ~14 ns per tree,
-three calls per film (the point booster and the interval's two quantile boosters);
-lleaves compiles each forest with LLVM into one native function that walks the
-trees as code, ~1 us per call for a quantile booster and about half LightGBM's
-time for the point model's (docs/serving.md has the figures). A batch of 1,000
-films gains more (the tree walk itself is ~4x faster).
+Why: beside the encoder, the model call was the largest part of predicting one film
+in process (~10 of ~22 us). LightGBM's single-row entry point spends ~2.5 us of fixed
+cost per call plus ~14 ns per tree, three calls per film (the point booster and the
+interval's two quantile boosters); lleaves compiles each forest with LLVM into one
+native function that walks the trees as code, ~1 us per call for a quantile booster
+and about half LightGBM's time for the point model's (docs/serving.md has the
+figures, and how little of that shows over HTTP). A batch of 1,000 films gains more
+(the tree walk itself is ~4x faster).
 
 Safety, in this order:
 
