@@ -156,8 +156,9 @@ class CompileStopped(CompileError):
 class CompiledForest:
     """One booster as a native function: ``predict(X)`` for matrices, and the row path."""
 
-    def __init__(self, booster: Any, *, n_features: int, cache_dir: Path,
+    def __init__(self, booster: Any, *, n_features: int, cache_dir: Path | None,
                  stop: threading.Event | None = None) -> None:
+        """``cache_dir``: a folder :func:`private_dir` accepted; None compiles without a cache."""
         import lleaves
 
         iterations = booster.best_iteration if booster.best_iteration > 0 else -1
@@ -165,12 +166,8 @@ class CompiledForest:
         key = hashlib.sha256("\n".join([
             text, package_version("lleaves"), package_version("llvmlite"), _host_cpu(),
         ]).encode()).hexdigest()[:32]
-        private = private_dir(cache_dir)
-        if not private:
-            log.warning("%s is not a folder only this user can write: compiling without "
-                        "a cache", cache_dir)
         #: The cache file (``publish`` puts the object code there once it was proven equal).
-        self.cache_file: Path | None = cache_dir / f"{key}.o" if private else None
+        self.cache_file: Path | None = cache_dir / f"{key}.o" if cache_dir else None
         #: Object code compiled here and not yet published, beside the cache so that the
         #: rename is atomic (one filesystem).
         self._fresh: Path | None = None
@@ -185,14 +182,14 @@ class CompiledForest:
             if cached is not None and cached.exists() and _trusted(cached.stat()):
                 source = cached
             else:
-                folder = cache_dir if private else Path(tmp)
+                folder = cache_dir or Path(tmp)
                 source = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.o.tmp"
                 try:
                     _compile_in_child(model_file, source, stop=stop)
                 except BaseException:
                     source.unlink(missing_ok=True)
                     raise
-                self._fresh = source if private else None
+                self._fresh = source if cache_dir else None
             self.loaded_from_cache = source == cached
             # Loading object code (no LLVM optimisation) takes milliseconds, in process.
             with _LLVM:
@@ -291,11 +288,15 @@ def compile_forests(
         CompileError: (or lleaves'/LLVM's own error) the caller keeps LightGBM.
     """
     boosters = (booster, *(interval_boosters or ()))
+    cache: Path | None = cache_dir
+    if not private_dir(cache_dir):
+        log.warning("%s is not a folder only this user can write: compiling without a cache",
+                    cache_dir)
+        cache = None
     forests: list[CompiledForest] = []
     try:
         for b in boosters:
-            forests.append(CompiledForest(b, n_features=n_features, cache_dir=cache_dir,
-                                          stop=stop))
+            forests.append(CompiledForest(b, n_features=n_features, cache_dir=cache, stop=stop))
         compiled = _prove(boosters, forests, probe=probe, bounds=interval_boosters is not None)
     except BaseException:
         for forest in forests:

@@ -286,18 +286,15 @@ class FastPredictor:
             return empty, (empty if self._interval is not None else None), \
                 (empty if self._interval is not None else None)
         X = self._encode_batch(records)
-        compiled = self._compiled
-        if compiled is not None:
-            raw = compiled.point.predict(X)
-            if compiled.bounds is None:
-                return raw, None, None
-            low, high = intervals.bounds(raw, compiled.bounds[0].predict(X),
-                                         compiled.bounds[1].predict(X), self._q)
-            return raw, low, high
-        raw = self._predict_encoded(X)
+        compiled = self._compiled  # read once: one path for the whole batch
+        raw = self._predict_encoded(X, compiled)
         if self._interval is None:
             return raw, None, None
-        low, high = intervals.intervals_for(self._interval, X, raw)
+        if compiled is not None and compiled.bounds is not None:
+            lows, highs = compiled.bounds[0].predict(X), compiled.bounds[1].predict(X)
+        else:
+            lows, highs = intervals.quantile_predictions(self._interval, X)
+        low, high = intervals.bounds(raw, lows, highs, self._q)
         return raw, low, high
 
     def explain(self, record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -320,15 +317,14 @@ class FastPredictor:
             return np.empty(0, dtype=np.float64)
         if len(records) == 1 and self._single is not None:
             return np.array([self.predict_record(records[0])])
-        return self._predict_encoded(self._encode_batch(records))
+        return self._predict_encoded(self._encode_batch(records), self._compiled)
 
     def _encode_batch(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         if len(records) >= COLUMNWISE_FROM:
             return self._encode_many(records if isinstance(records, list) else list(records))
         return np.array([self._encode(record) for record in records], dtype=np.float64)
 
-    def _predict_encoded(self, X: np.ndarray) -> np.ndarray:
-        compiled = self._compiled
+    def _predict_encoded(self, X: np.ndarray, compiled: CompiledForests | None = None) -> np.ndarray:
         if compiled is not None:
             return compiled.point.predict(X)
         if self._booster is not None:

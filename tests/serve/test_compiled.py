@@ -11,7 +11,13 @@ import pytest
 
 from tests.train.synthetic import fitted_synthetic
 from tmdb_mlops.features import featurizer_of
-from tmdb_serve.compiled import CompiledForest, CompileError, compile_forests, probe_rows
+from tmdb_serve.compiled import (
+    CompiledForest,
+    CompileError,
+    compile_forests,
+    private_dir,
+    probe_rows,
+)
 from tmdb_serve.fast_predict import FastPredictor
 
 pytestmark = pytest.mark.unit
@@ -104,6 +110,7 @@ def test_object_code_that_differs_from_lightgbm_is_refused_and_dropped(
     pipeline, holdout, payload = fitted_with_interval
     other, _, _ = fitted_synthetic(700, seed=3, model_seed=8)
     n = featurizer_of(pipeline).n_features_out_
+    assert private_dir(tmp_path / "a") and private_dir(tmp_path / "b")
     mine = CompiledForest(pipeline.steps[-1][1].booster_, n_features=n, cache_dir=tmp_path / "a")
     theirs = CompiledForest(other.steps[-1][1].booster_, n_features=n, cache_dir=tmp_path / "b")
     mine.publish()
