@@ -118,7 +118,14 @@ def _series_cells(series: pd.Series) -> Cells:
 
 
 def _sequence_cells(values: Sequence[Any]) -> Cells:
-    array = np.fromiter(values, dtype=object, count=len(values))
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f":  # a number column (NaN where missing): the fast path
+            floats = values.astype(np.float64, copy=False)
+            return Cells(None, np.isnan(floats), all_str=False, floats=floats,
+                         make_values=lambda: floats.astype(object))
+        array = values.astype(object, copy=False)
+    else:
+        array = np.fromiter(values, dtype=object, count=len(values))
     return _object_cells(array, pd.isna(array))
 
 
@@ -144,7 +151,12 @@ class RawColumns:
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, Sequence[Any]], n: int) -> RawColumns:
-        """Column lists (e.g. built from validated requests); an absent column is missing."""
+        """Columns of ``n`` cells each: lists or arrays; an absent column is missing.
+
+        What ``tmdb_mlops.inputs.to_columns`` builds from validated requests: a float
+        array is a number column (NaN where missing) and skips the per-cell reading
+        that object columns need.
+        """
         return cls(n, lambda name: _sequence_cells(columns[name]) if name in columns else None)
 
     @classmethod
@@ -154,6 +166,9 @@ class RawColumns:
         if isinstance(X, list):
             return cls.from_records(X)
         return cls.from_frame(X)
+
+    def __len__(self) -> int:
+        return self.n
 
     def __getitem__(self, name: str) -> Cells:
         cells = self._cache.get(name)
@@ -279,15 +294,23 @@ def director_items(cells: Cells) -> Items:
                  counts=np.bincount(rows, minlength=len(names)).astype(np.int64))
 
 
-def count_block(items: Items, positions: Mapping[str, int], width: int, n: int) -> np.ndarray:
-    """Multi-hot counts: one column per known value, the last for every other value."""
-    block = np.zeros((n, width), dtype=np.float64)
-    if len(items.rows):
-        codes, uniques = pd.factorize(items.names)
-        column = np.array([positions.get(u, width - 1) for u in uniques.tolist()],
-                          dtype=np.int64)[codes]
-        np.add.at(block, (items.rows, column), 1.0)
-    return block
+def multi_hot(cells: Cells, positions: Mapping[str, int], width: int) -> np.ndarray:
+    """Multi-hot counts of a list column's items (the last of ``width`` columns for every
+    other value), then their number: ``width + 1`` columns.
+
+    Genres and countries come in few distinct combinations, so this is computed once
+    per distinct cell by the scalar rule (``cells.split_list``, as ``_encode``).
+    """
+
+    def slot(value: Any) -> tuple[float, ...]:
+        row = [0.0] * (width + 1)
+        found = split_list(value)
+        for name in found:
+            row[positions.get(name, width - 1)] += 1.0
+        row[width] = float(len(found))
+        return tuple(row)
+
+    return per_value(cells, slot, width + 1)
 
 
 def one_hot(cells: Cells, positions: Mapping[str, int], width: int) -> np.ndarray:
@@ -464,9 +487,7 @@ def encode(
         out[:, col:col + block.shape[1]] = block
         col += block.shape[1]
 
-    genres = items_of(raw["genres"])
-    put(count_block(genres, f._genre_pos, len(f.genres_) + 1, n))
-    put(genres.counts.astype(np.float64))
+    put(multi_hot(raw["genres"], f._genre_pos, len(f.genres_) + 1))
 
     put(per_value(raw["release_date"], _date_features, 4))
 
@@ -480,9 +501,7 @@ def encode(
 
     put(one_hot(raw["original_language"], f._language_pos, len(f.languages_) + 2))
 
-    countries = items_of(raw["production_countries"])
-    put(count_block(countries, f._country_pos, len(f.countries_) + 1, n))
-    put(countries.counts.astype(np.float64))
+    put(multi_hot(raw["production_countries"], f._country_pos, len(f.countries_) + 1))
 
     from tmdb_mlops.features import SEQUEL_MARKER
 

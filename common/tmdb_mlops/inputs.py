@@ -17,9 +17,12 @@ numbers are refused, so bad input ends as a 422, never a 500.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Final, Literal
 
+import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
 from tmdb_mlops.genres import GENRE_NAMES
@@ -169,6 +172,42 @@ def to_record(movie: MovieFeatures) -> dict[str, Any]:
 
 #: The raw columns the featurizer reads: the contract's fields, all pre-release.
 INPUT_COLUMNS: Final[tuple[str, ...]] = tuple(MovieFeatures.model_fields)
+_LISTS: Final[tuple[str, ...]] = ("genres", "production_countries", "cast", "writers",
+                                  "production_companies")
+_TEXTS: Final[tuple[str, ...]] = ("title", "original_language", "director", "certification")
+
+
+def to_columns(movies: Sequence[MovieFeatures]) -> dict[str, np.ndarray]:
+    """The input columns of many requests: ``to_record``'s cells, a column at a time.
+
+    What ``/predict/batch`` hands the column-wise encoder
+    (``batch_features.RawColumns.from_columns``): one record dict per film and
+    reading each cell back out of it cost more than encoding them. The cells are
+    ``to_record``'s (tested equal), except that the number fields are float arrays
+    with NaN for None, which the encoder reads as the same missing value.
+    """
+    fields = [movie.__dict__ for movie in movies]
+    separator = LIST_SEPARATOR.join
+    columns: dict[str, np.ndarray] = {}
+    for name in _TEXTS:
+        columns[name] = _objects([cell[name] for cell in fields])
+    columns["overview"] = _objects([cell["overview"] or None for cell in fields])
+    columns["release_date"] = _objects([cell["release_date"].isoformat() for cell in fields])
+    for name in _LISTS:
+        columns[name] = _objects([separator(cell[name]) if cell[name] else None
+                                  for cell in fields])
+    runtime = [cell["runtime"] for cell in fields]
+    columns["runtime"] = np.array([math.nan if v is None else v for v in runtime],
+                                  dtype=np.float64)
+    budget = [cell["budget"] for cell in fields]
+    columns["budget"] = np.array([v or math.nan for v in budget], dtype=np.float64)
+    return columns
+
+
+def _objects(cells: list[Any]) -> np.ndarray:
+    array = np.empty(len(cells), dtype=object)
+    array[:] = cells
+    return array
 
 
 def input_columns_schema() -> dict[str, Any]:

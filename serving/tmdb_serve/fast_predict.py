@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from tmdb_mlops import intervals
+from tmdb_mlops.batch_features import RawColumns
 from tmdb_mlops.explain import Explainer, NotExplainable
 from tmdb_mlops.features import featurizer_of
+from tmdb_mlops.inputs import MovieFeatures, to_columns, to_record
 from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
 from tmdb_serve.compiled import CompiledForests, compile_forests, probe_rows
 
@@ -277,16 +279,31 @@ class FastPredictor:
             return raw, interval, self._explainer.explain_row(row)
         return raw, interval, None
 
+    def predict_movies(
+        self, movies: Sequence[MovieFeatures]
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Validated requests (``/predict/batch``): ``predict_with_intervals`` of their records.
+
+        From ``COLUMNWISE_FROM`` films the requests go to the encoder as columns
+        (``to_columns``), without a record dict per film in between.
+        """
+        if len(movies) >= COLUMNWISE_FROM:
+            return self.predict_with_intervals(
+                RawColumns.from_columns(to_columns(movies), len(movies)))
+        return self.predict_with_intervals([to_record(movie) for movie in movies])
+
     def predict_with_intervals(
-        self, records: Sequence[Mapping[str, Any]]
+        self, records: Sequence[Mapping[str, Any]] | RawColumns
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Raw predictions of several records, and their interval bounds (None without one)."""
-        if not records:
+        if not len(records):
             empty = np.empty(0, dtype=np.float64)
             return empty, (empty if self._interval is not None else None), \
                 (empty if self._interval is not None else None)
         X = self._encode_batch(records)
         compiled = self._compiled  # read once: one path for the whole batch
+        if compiled is not None:
+            X = np.ascontiguousarray(X)  # the row-major matrix the three forests read
         raw = self._predict_encoded(X, compiled)
         if self._interval is None:
             return raw, None, None
@@ -319,7 +336,9 @@ class FastPredictor:
             return np.array([self.predict_record(records[0])])
         return self._predict_encoded(self._encode_batch(records), self._compiled)
 
-    def _encode_batch(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    def _encode_batch(self, records: Sequence[Mapping[str, Any]] | RawColumns) -> np.ndarray:
+        if isinstance(records, RawColumns):
+            return self._encode_many(records)
         if len(records) >= COLUMNWISE_FROM:
             return self._encode_many(records if isinstance(records, list) else list(records))
         return np.array([self._encode(record) for record in records], dtype=np.float64)

@@ -259,9 +259,9 @@ def test_batch_keeps_order_and_uses_one_model_call(
     assert len(set(np.round(raw, 6))) == len(items)  # distinct, so the order is checked
     assert (raw[:3] < 10).all() and raw[3] > 10
     fast = served(client).fast
-    real, calls = fast.predict_with_intervals, []
-    monkeypatch.setattr(fast, "predict_with_intervals",
-                        lambda records: calls.append(len(records)) or real(records))
+    real, calls = fast.predict_movies, []
+    monkeypatch.setattr(fast, "predict_movies",
+                        lambda movies: calls.append(len(movies)) or real(movies))
     response = client.post("/predict/batch", json={"items": items})
     assert response.status_code == 200
     body = response.json()
@@ -271,6 +271,34 @@ def test_batch_keeps_order_and_uses_one_model_call(
     assert [p["clamped"] for p in body["predictions"]] == [False, False, False, True]
     assert body["model_version"] == version
     assert calls == [len(items)]
+
+
+def test_a_columnwise_batch_answers_as_one_film_at_a_time(
+    make_client: Callable[..., TestClient], registry: Registry, small_model: SmallModel
+) -> None:
+    """From COLUMNWISE_FROM films a batch is encoded from columns: /predict's answers."""
+    from tmdb_serve.fast_predict import COLUMNWISE_FROM
+
+    register(registry, small_model)
+    client = make_client()
+    rng = np.random.default_rng(5)
+    items = []
+    for i in range(COLUMNWISE_FROM + 20):
+        item = dict(EXAMPLES[i % len(EXAMPLES)], title=f"Film {i}")
+        item["runtime"] = int(rng.integers(1, 300)) if i % 4 else None
+        item["budget"] = [0, 1e6, 2.5e8][i % 3]
+        item["overview"] = ["", None, "A long story."][i % 3]
+        item["cast"] = [" Olivia Colman ", "Paul Mescal"][: i % 3]
+        items.append(item)
+    response = client.post("/predict/batch", json={"items": items})
+    assert response.status_code == 200
+    batch = response.json()["predictions"]
+    single = [client.post("/predict", json=item).json() for item in items]
+    assert [p["prediction"] for p in batch] == [s["prediction"] for s in single]
+    assert [p["clamped"] for p in batch] == [s["clamped"] for s in single]
+    for got, one in zip(batch, single, strict=True):
+        assert got["interval"] == pytest.approx(one["interval"], rel=0, abs=1e-12)
+    assert len({p["prediction"] for p in batch}) > 10
 
 
 def test_empty_batch_is_422(client: TestClient) -> None:
@@ -559,3 +587,27 @@ def test_a_client_gone_before_its_body_is_a_400_not_a_server_error(
     asyncio.run(client.app(scope, receive, send))
     assert sent[0]["status"] == 400
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("with_interval", [True, False])
+def test_the_batch_response_is_the_schemas_own_serialization(with_interval: bool) -> None:
+    """/predict/batch writes its JSON from plain values: the bytes BatchResponse would give."""
+    from tmdb_serve.schemas import BatchResponse, batch_response_json
+
+    rng = np.random.default_rng(11)
+    raw = np.concatenate([rng.normal(6, 3, 500), [-0.0, 0.0, 10.0, 5e-324, 1 / 3, 9.999999999]])
+    values = np.clip(raw, 0, 10)
+    clamped = values != raw
+    low, high = values - rng.random(len(values)), values + rng.random(len(values))
+    bounds = (low, high, 0.8) if with_interval else None
+    got = batch_response_json(values, clamped, bounds, version="v1-abc", source="fallback")
+    expected = BatchResponse.model_validate({
+        "predictions": [
+            {"prediction": float(v), "clamped": bool(c),
+             "interval": {"low": float(lo), "high": float(hi), "coverage": 0.8}
+             if with_interval else None}
+            for v, c, lo, hi in zip(values, clamped, low, high, strict=True)],
+        "model_version": "v1-abc", "model_source": "fallback",
+    }).model_dump_json().encode()
+    assert got == expected
+    assert json.loads(got)["predictions"][0]["clamped"] in (True, False)

@@ -169,7 +169,7 @@ async def predict_batch(request: Request) -> Response:
     predictor = current_predictor(request)
     # A thousand rows take ~15 ms of CPU: in a worker thread the event loop keeps
     # answering single predictions meanwhile (the GIL switches every 5 ms).
-    result = await run_in_threadpool(
+    body = await run_in_threadpool(
         inference.predict_many, predictor.model, batch.items, predictor.metrics
     )
-    return json_response(result)
+    return Response(body, media_type="application/json")
