@@ -335,3 +335,69 @@ def test_dates_and_datetimes_columns(fitted) -> None:
     records = [{"release_date": datetime(2014, 3, 1, 12)}, {"release_date": date(1999, 12, 31)}]
     assert_bitwise(featurizer.transform(frame), row_by_row(featurizer, frame.to_dict("records")))
     assert_bitwise(featurizer.transform(records), row_by_row(featurizer, records))
+
+
+# --- large statistics tables: looked up by hash ---------------------------------------------
+
+
+def _fresh_featurizer(fitted) -> tuple:
+    """The fitted pipeline's featurizer with its lookup indexes dropped (rebuilt on use)."""
+    pipeline, _, holdout = fitted
+    featurizer = pickle.loads(pickle.dumps(pipeline.steps[0][1]))
+    return featurizer, holdout
+
+
+@HYPOTHESIS
+@given(records=st.lists(RECORD, min_size=1, max_size=25))
+def test_hashed_lookups_encode_as_the_rows(fitted, records, monkeypatch) -> None:
+    """Every table looked up by hash (HASHED_FROM 0): the same bits as the scalar path."""
+    from tmdb_mlops import batch_features
+
+    monkeypatch.setattr(batch_features, "HASHED_FROM", 0)
+    featurizer, holdout = _fresh_featurizer(fitted)
+    unknown = [{"cast": "Actor 3|\ud800 lone|Nobody|Actor 10", "director": "\udcff",
+                "writers": ["Writer 4", "Writer 4 "], "production_companies": "Studio 1|?"}]
+    for rows in (holdout.to_dict("records"), records + unknown):
+        assert_bitwise(featurizer.transform(rows), row_by_row(featurizer, rows))
+    assert all(type(table._index).__name__ == "_HashedNames"
+               for table in featurizer._stat_tables().values())
+
+
+def test_a_hash_shared_by_an_unknown_name_never_passes_for_a_known_one(
+        fitted, monkeypatch) -> None:
+    """Unknown names all given a known name's hash: the name check turns them away."""
+    from tmdb_mlops import batch_features
+
+    featurizer, holdout = _fresh_featurizer(fitted)
+    tables = featurizer._stat_tables()
+    ids = {name: i for i, name in enumerate(sorted(
+        {name for table in tables.values() for name in table.names}))}
+    taken = {key: ids[table.names[0]] for key, table in tables.items()}
+
+    def hashes(names: np.ndarray) -> np.ndarray:  # an unknown name: the hash of a known one
+        shared = taken["cast"] if any(n.startswith("Stranger") for n in names.tolist()) \
+            else taken["directors"]
+        return np.fromiter((ids.get(n, shared) for n in names.tolist()), dtype=np.int64,
+                           count=len(names))
+
+    monkeypatch.setattr(batch_features, "HASHED_FROM", 0)
+    monkeypatch.setattr(batch_features, "_hashes", hashes)
+    rows = holdout.to_dict("records")
+    rows = [{**r, "cast": f"Stranger {i}|{r['cast']}", "director": f"Nobody {i}"}
+            for i, r in enumerate(rows)]
+    assert_bitwise(featurizer.transform(rows), row_by_row(featurizer, rows))
+    assert all(type(table._index).__name__ == "_HashedNames"
+               for table in featurizer._stat_tables().values())
+
+
+def test_colliding_hashes_in_a_table_fall_back_to_the_names(fitted, monkeypatch) -> None:
+    from tmdb_mlops import batch_features
+
+    featurizer, holdout = _fresh_featurizer(fitted)
+    monkeypatch.setattr(batch_features, "HASHED_FROM", 0)
+    monkeypatch.setattr(batch_features, "_hashes",
+                        lambda names: np.zeros(len(names), dtype=np.int64))
+    rows = holdout.to_dict("records")
+    assert_bitwise(featurizer.transform(rows), row_by_row(featurizer, rows))
+    assert all(type(table._index).__name__ == "_ObjectNames"
+               for table in featurizer._stat_tables().values())
