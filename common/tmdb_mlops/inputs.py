@@ -20,10 +20,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date
+from itertools import repeat
 from typing import Annotated, Any, Final, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import SchemaValidator, core_schema
 
 from tmdb_mlops.genres import GENRE_NAMES
 from tmdb_mlops.schema import LIST_SEPARATOR
@@ -176,38 +186,97 @@ _LISTS: Final[tuple[str, ...]] = ("genres", "production_countries", "cast", "wri
                                   "production_companies")
 _TEXTS: Final[tuple[str, ...]] = ("title", "original_language", "director", "certification")
 
+#: Validated requests a field at a time: each contract field's values, in request order.
+FieldColumns = dict[str, list[Any]]
 
-def to_columns(movies: Sequence[MovieFeatures]) -> dict[str, np.ndarray]:
-    """The input columns of many requests: ``to_record``'s cells, a column at a time.
+
+def field_columns(movies: Sequence[MovieFeatures]) -> FieldColumns:
+    """The validated fields of many requests, one list per field."""
+    fields = [movie.__dict__ for movie in movies]
+    return {name: [cell[name] for cell in fields] for name in INPUT_COLUMNS}
+
+
+class ColumnValidator:
+    """``MovieFeatures``' own validation of many decoded JSON items, one field at a time.
+
+    ``/predict/batch`` receives a thousand films at once. Validating them as a list
+    of models builds a model per film, and reading the fields back out of them
+    for the column-wise encoder costs as much again; here each field of every item
+    is validated in one pydantic-core call, by the very core schema the model
+    validates that field with (``MovieFeatures.__pydantic_core_schema__``, its
+    config included), so the rules live once, in the model.
+
+    It only ever accepts: ``validate`` returns None for anything it does not take
+    as it is (an item that is not an object, an unknown or a missing required
+    field, any invalid value), and the caller validates the request with the
+    model, whose errors are the ones a client sees. Tests hold it to the model:
+    whatever it accepts, the model accepts with the same values.
+    """
+
+    def __init__(self, model: type[BaseModel] = MovieFeatures) -> None:
+        schema = model.__pydantic_core_schema__
+        fields = schema.get("schema", {})
+        if schema.get("type") != "model" or fields.get("type") != "model-fields":
+            # e.g. a model validator wraps the model schema: only the model can validate
+            raise TypeError(f"{model.__name__}: not a plain model of fields")
+        config = schema.get("config")
+        self._names = tuple(model.model_fields)
+        self._allowed = frozenset(self._names)
+        self._required = tuple(name for name, info in model.model_fields.items()
+                               if info.is_required())
+        self._defaults = {name: info.get_default(call_default_factory=True)
+                          for name, info in model.model_fields.items()
+                          if not info.is_required()}
+        self._validators = {
+            name: SchemaValidator(core_schema.list_schema(field["schema"]), config)
+            for name, field in fields["fields"].items()
+        }
+
+    def validate(self, items: list[Any]) -> FieldColumns | None:
+        """The items' field columns (``field_columns``' shape), or None if any is not valid."""
+        if not all(type(item) is dict for item in items) \
+                or not all(map(self._allowed.issuperset, items)):
+            return None
+        n = len(items)
+        for name in self._required:
+            if sum(map(dict.__contains__, items, repeat(name))) != n:
+                return None
+        columns: FieldColumns = {}
+        for name in self._names:
+            if name in self._defaults:
+                values = list(map(dict.get, items, repeat(name), repeat(self._defaults[name])))
+            else:
+                values = list(map(dict.__getitem__, items, repeat(name)))
+            try:
+                columns[name] = self._validators[name].validate_python(values)
+            except ValidationError:
+                return None
+        return columns
+
+
+def to_columns(fields: FieldColumns) -> dict[str, np.ndarray]:
+    """The encoder's input columns of many validated requests: ``to_record``'s cells.
 
     What ``/predict/batch`` hands the column-wise encoder
-    (``batch_features.RawColumns.from_columns``): one record dict per film and
-    reading each cell back out of it cost more than encoding them. The cells are
-    ``to_record``'s (tested equal), except that the number fields are float arrays
-    with NaN for None, which the encoder reads as the same missing value.
+    (``batch_features.RawColumns.from_columns``) instead of a record dict per
+    film. The cells are ``to_record``'s (tested equal), except that the number
+    fields are float arrays with NaN for None, which the encoder reads as the
+    same missing value.
     """
-    fields = [movie.__dict__ for movie in movies]
     separator = LIST_SEPARATOR.join
-    columns: dict[str, np.ndarray] = {}
-    for name in _TEXTS:
-        columns[name] = _objects([cell[name] for cell in fields])
-    columns["overview"] = _objects([cell["overview"] or None for cell in fields])
-    columns["release_date"] = _objects([cell["release_date"].isoformat() for cell in fields])
+    columns: dict[str, np.ndarray] = {name: _objects(fields[name]) for name in _TEXTS}
+    columns["overview"] = _objects([text or None for text in fields["overview"]])
+    columns["release_date"] = _objects(list(map(date.isoformat, fields["release_date"])))
     for name in _LISTS:
-        columns[name] = _objects([separator(cell[name]) if cell[name] else None
-                                  for cell in fields])
-    runtime = [cell["runtime"] for cell in fields]
-    columns["runtime"] = np.array([math.nan if v is None else v for v in runtime],
+        columns[name] = _objects([separator(items) if items else None for items in fields[name]])
+    columns["runtime"] = np.array([math.nan if v is None else v for v in fields["runtime"]],
                                   dtype=np.float64)
-    budget = [cell["budget"] for cell in fields]
-    columns["budget"] = np.array([v or math.nan for v in budget], dtype=np.float64)
+    columns["budget"] = np.array([v or math.nan for v in fields["budget"]], dtype=np.float64)
     return columns
 
 
 def _objects(cells: list[Any]) -> np.ndarray:
-    array = np.empty(len(cells), dtype=object)
-    array[:] = cells
-    return array
+    return np.fromiter(cells, dtype=object, count=len(cells))
 
 
 def input_columns_schema() -> dict[str, Any]:

@@ -20,7 +20,7 @@ from tmdb_mlops import intervals
 from tmdb_mlops.batch_features import RawColumns
 from tmdb_mlops.explain import Explainer, NotExplainable
 from tmdb_mlops.features import featurizer_of
-from tmdb_mlops.inputs import MovieFeatures, to_columns, to_record
+from tmdb_mlops.inputs import FieldColumns, to_columns
 from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
 from tmdb_serve.compiled import CompiledForests, compile_forests, probe_rows
 
@@ -279,18 +279,21 @@ class FastPredictor:
             return raw, interval, self._explainer.explain_row(row)
         return raw, interval, None
 
-    def predict_movies(
-        self, movies: Sequence[MovieFeatures]
+    def predict_fields(
+        self, fields: FieldColumns, n: int
     ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Validated requests (``/predict/batch``): ``predict_with_intervals`` of their records.
+        """``n`` validated requests as field columns (``/predict/batch``), with intervals.
 
-        From ``COLUMNWISE_FROM`` films the requests go to the encoder as columns
-        (``to_columns``), without a record dict per film in between.
+        From ``COLUMNWISE_FROM`` films they reach the encoder as columns
+        (``inputs.to_columns``), without a record dict per film in between; fewer
+        go row by row, as the same cells.
         """
-        if len(movies) >= COLUMNWISE_FROM:
-            return self.predict_with_intervals(
-                RawColumns.from_columns(to_columns(movies), len(movies)))
-        return self.predict_with_intervals([to_record(movie) for movie in movies])
+        columns = to_columns(fields)
+        if n >= COLUMNWISE_FROM:
+            return self.predict_with_intervals(RawColumns.from_columns(columns, n))
+        names = list(columns)
+        rows = zip(*(column.tolist() for column in columns.values()), strict=True)
+        return self.predict_with_intervals([dict(zip(names, row, strict=True)) for row in rows])
 
     def predict_with_intervals(
         self, records: Sequence[Mapping[str, Any]] | RawColumns

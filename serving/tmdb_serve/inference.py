@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from tmdb_mlops.errors import PlatformError
-from tmdb_mlops.inputs import MovieFeatures, to_record
+from tmdb_mlops.inputs import FieldColumns, MovieFeatures, to_record
 from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
 from tmdb_serve.metrics import ServiceMetrics
 from tmdb_serve.model_store import ServableModel
@@ -59,10 +59,10 @@ def predict_one(
 
 
 def predict_many(
-    model: ServableModel, movies: list[MovieFeatures], metrics: ServiceMetrics
+    model: ServableModel, fields: FieldColumns, n: int, metrics: ServiceMetrics
 ) -> bytes:
-    """A batch in one model call: the JSON of its ``BatchResponse``, in request order."""
-    raw, low, high = model.fast.predict_movies(movies)
+    """``n`` validated films in one model call: their ``BatchResponse``'s JSON, in order."""
+    raw, low, high = model.fast.predict_fields(fields, n)
     values, clamped = clamp(raw)
     if not np.all(np.isfinite(values)):
         raise NonFinitePrediction(f"model {model.version} returned non-finite predictions")

@@ -27,6 +27,7 @@ from tmdb_mlops.inputs import (
     INPUT_COLUMNS,
     US_CERTIFICATIONS,
     MovieFeatures,
+    field_columns,
     to_columns,
     to_record,
 )
@@ -86,7 +87,7 @@ def _movies(items: list[dict]) -> list[MovieFeatures]:
 @given(items=st.lists(ITEM, min_size=1, max_size=30))
 def test_to_columns_holds_to_records_cells(items) -> None:
     movies = _movies(items)
-    columns = to_columns(movies)
+    columns = to_columns(field_columns(movies))
     assert set(columns) == set(INPUT_COLUMNS)
     records = [to_record(movie) for movie in movies]
     for name, column in columns.items():
@@ -108,7 +109,7 @@ def test_request_columns_encode_as_their_records(fitted, items) -> None:
     movies = _movies(items)
     records = [to_record(movie) for movie in movies]
     single = row_by_row(featurizer, records)
-    batch = featurizer.transform(RawColumns.from_columns(to_columns(movies), len(movies)))
+    batch = featurizer.transform(RawColumns.from_columns(to_columns(field_columns(movies)), len(movies)))
     assert_bitwise(batch, single)
     assert_bitwise(featurizer.transform(records), single)
     np.testing.assert_array_equal(model.predict(batch), model.predict(single))
@@ -120,5 +121,5 @@ def test_the_examples_and_a_thousand_films_encode_as_their_records(fitted) -> No
     items = [dict(EXAMPLES[i % len(EXAMPLES)], title=f"Film {i}") for i in range(1000)]
     movies = _movies(items)
     records = [to_record(movie) for movie in movies]
-    assert_bitwise(featurizer.transform(RawColumns.from_columns(to_columns(movies), 1000)),
+    assert_bitwise(featurizer.transform(RawColumns.from_columns(to_columns(field_columns(movies)), 1000)),
                    row_by_row(featurizer, records))

@@ -259,9 +259,9 @@ def test_batch_keeps_order_and_uses_one_model_call(
     assert len(set(np.round(raw, 6))) == len(items)  # distinct, so the order is checked
     assert (raw[:3] < 10).all() and raw[3] > 10
     fast = served(client).fast
-    real, calls = fast.predict_movies, []
-    monkeypatch.setattr(fast, "predict_movies",
-                        lambda movies: calls.append(len(movies)) or real(movies))
+    real, calls = fast.predict_fields, []
+    monkeypatch.setattr(fast, "predict_fields",
+                        lambda fields, n: calls.append(n) or real(fields, n))
     response = client.post("/predict/batch", json={"items": items})
     assert response.status_code == 200
     body = response.json()

@@ -1,0 +1,175 @@
+"""/predict/batch validates its films a field at a time, and accepts only what the model does.
+
+``read_batch`` decodes the body once and hands the items to
+``inputs.ColumnValidator``, which validates each field of every film with the
+model's own core schema; anything it does not take goes through ``BatchRequest``,
+whose 422 the client gets. These tests draw bodies from valid and hostile values
+(wrong types, bounds, patterns, NaN tokens, dates pydantic reads leniently,
+unknown and missing fields, non-object items, odd top levels) and hold the fast
+path to the model: whatever it accepts, ``BatchRequest`` accepts with the same
+values, of the same types; and valid batches do take the fast path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from tests.common.test_request_columns import ITEM
+from tmdb_mlops.inputs import EXAMPLES, INPUT_COLUMNS, ColumnValidator, field_columns
+from tmdb_serve.routers.predict import BATCH_FIELDS, batch_items
+from tmdb_serve.schemas import BatchRequest
+
+pytestmark = pytest.mark.unit
+
+HYPOTHESIS = settings(max_examples=150, deadline=None,
+                      suppress_health_check=[HealthCheck.too_slow])
+
+WRONG = st.sampled_from([None, True, False, 0, -1, 1.5, 1e400, -0.0, "", " ", "x" * 301,
+                         [], ["a"], {}, {"a": 1}, "NaN", "120", "2014-03-01"])
+SHORT_TEXT = st.text(max_size=5)
+HOSTILE = {
+    "title": st.one_of(SHORT_TEXT, WRONG),
+    "release_date": st.one_of(
+        st.sampled_from(["2014-02-30", "2014-03-01T00:00:00", "2014-03-01T10:00:00Z",
+                         "1577836800", "20140301", "1873-12-31", "2101-01-01", "2100-12-31",
+                         "1874-01-01", " 2014-03-01", "2014-3-1", "2014-03-01\n"]),
+        st.integers(-10**10, 10**10), st.floats(), WRONG),
+    "genres": st.one_of(st.lists(st.sampled_from(["Drama", "drama", "", "TV Movie", 5]),
+                                 max_size=21), WRONG),
+    "runtime": st.one_of(st.sampled_from([0, 1, 1000, 1001, 0.5, 1000.0000001, math.inf,
+                                          math.nan, "95", True]), st.floats(), WRONG),
+    "original_language": st.one_of(st.sampled_from(["en", "EN", "e", "eng", "en\n", "é1"]),
+                                   WRONG),
+    "overview": st.one_of(st.sampled_from(["", "x" * 5000, "x" * 5001]), SHORT_TEXT, WRONG),
+    "budget": st.one_of(st.sampled_from([0, -0.0, -1, 1e10, 1e10 + 1, 10**10, 10**30,
+                                         math.nan, "0"]), WRONG),
+    "production_countries": st.one_of(
+        st.lists(st.sampled_from(["US", "us", "USA", "U", "US\n", "ÜS", 1]), max_size=51),
+        WRONG),
+    "director": st.one_of(st.sampled_from(["", "x" * 201, "A|B", "Jo"]), SHORT_TEXT, WRONG),
+    "cast": st.one_of(st.lists(st.sampled_from(["", "A|B", "x" * 201, " ", "Tom", 7, None]),
+                               max_size=51), WRONG),
+    "writers": st.one_of(st.lists(st.sampled_from(["", "|", "Ann", "Ann\n"]), max_size=21),
+                         WRONG),
+    "production_companies": st.one_of(st.lists(st.sampled_from(["", "Studio|", "S"]),
+                                               max_size=21), WRONG),
+    "certification": st.one_of(st.sampled_from(["PG-13", "pg-13", "X", "NR ", ""]), WRONG),
+    "unknown": WRONG,
+}
+@st.composite
+def _spoilt(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid film with one to three fields made hostile or dropped."""
+    item = dict(draw(ITEM))
+    for name in draw(st.lists(st.sampled_from(sorted(HOSTILE)), min_size=1, max_size=3,
+                              unique=True)):
+        if draw(st.booleans()):
+            item.pop(name, None)
+        else:
+            item[name] = draw(HOSTILE[name])
+    return item
+
+
+HOSTILE_ITEM = st.one_of(ITEM, _spoilt(), st.sampled_from([None, 1, "film", [], [EXAMPLES[0]]]))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, of the same types all the way down (118 is not 118.0), NaN equal to NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+def _model_fields(body: bytes) -> dict[str, list[Any]] | None:
+    try:
+        batch = BatchRequest.model_validate_json(body)
+    except ValidationError:
+        return None
+    return field_columns(batch.items)
+
+
+@HYPOTHESIS
+@given(items=st.lists(HOSTILE_ITEM, min_size=1, max_size=6))
+def test_what_the_fast_path_accepts_the_model_accepts_with_the_same_values(items) -> None:
+    body = json.dumps({"items": items}, allow_nan=True).encode()
+    expected = _model_fields(body)
+    decoded = batch_items(body)
+    assert decoded is not None
+    fast = BATCH_FIELDS.validate(decoded)
+    if fast is not None:
+        assert expected is not None, "the fast path accepted what BatchRequest refuses"
+        assert set(fast) == set(INPUT_COLUMNS)
+        for name in INPUT_COLUMNS:
+            assert _same(fast[name], expected[name]), name
+
+
+@HYPOTHESIS
+@given(items=st.lists(ITEM, min_size=1, max_size=20))
+def test_valid_batches_take_the_fast_path(items) -> None:
+    body = json.dumps({"items": items}).encode()
+    fast = BATCH_FIELDS.validate(batch_items(body))
+    assert fast is not None
+    expected = _model_fields(body)
+    assert all(_same(fast[name], expected[name]) for name in INPUT_COLUMNS)
+    assert all(type(d) is date for d in fast["release_date"])
+
+
+@pytest.mark.parametrize("body", [
+    b'{"items": []}', b'{"items": {}}', b'{"items": null}', b'[]', b'"items"', b'{}',
+    b'{"items": [{}], "extra": 1}', b'{"items": [1, 2]}', b'{"items": [', b'NaN',
+    b'{"items": [{"title": "A", "release_date": "2014-03-01", "title": 5}]}',
+    b'{"items": [{"title": "A", "release_date": "2014-03-01", "runtime": NaN}]}',
+    b'{"items": [{"title": "A", "release_date": "2014-03-01", "runtime": Infinity}]}',
+])
+def test_odd_bodies_are_the_models_to_refuse(body: bytes) -> None:
+    """Top levels BatchRequest refuses never reach the fast path; repeated keys as the model."""
+    items = batch_items(body)
+    fast = BATCH_FIELDS.validate(items) if items is not None else None
+    if fast is not None:
+        expected = _model_fields(body)
+        assert expected is not None
+        assert all(_same(fast[name], expected[name]) for name in INPUT_COLUMNS)
+    else:
+        assert _model_fields(body) is None
+
+
+def test_a_repeated_key_reads_as_the_model_reads_it() -> None:
+    body = b'{"items": [{"title": 5, "release_date": "2014-03-01", "title": "B"}]}'
+    fast = BATCH_FIELDS.validate(batch_items(body))
+    expected = _model_fields(body)
+    assert fast is not None and expected is not None
+    assert fast["title"] == expected["title"] == ["B"]
+
+
+def test_batch_items_holds_to_batch_requests_definition() -> None:
+    """A tripwire: ``batch_items`` writes BatchRequest's top-level rules down; keep them one."""
+    schema = BatchRequest.model_json_schema()
+    assert BatchRequest.model_config.get("extra") == "forbid"
+    assert list(BatchRequest.model_fields) == ["items"]
+    assert schema["properties"]["items"].get("minItems") == 1
+    assert set(schema["properties"]["items"]) <= {"items", "minItems", "title", "type"}
+
+
+def test_a_model_with_a_model_validator_is_not_read_field_by_field() -> None:
+    from pydantic import BaseModel, model_validator
+
+    class Checked(BaseModel):
+        a: int
+
+        @model_validator(mode="after")
+        def _check(self) -> Checked:
+            return self
+
+    with pytest.raises(TypeError):
+        ColumnValidator(Checked)
