@@ -121,7 +121,7 @@ def _series_cells(series: pd.Series) -> Cells:
                          series.isna().to_numpy(dtype=bool))
 
 
-def _sequence_cells(values: Sequence[Any]) -> Cells:
+def _sequence_cells(values: Sequence[Any] | np.ndarray) -> Cells:
     if isinstance(values, np.ndarray):
         if values.dtype.kind == "f":  # a number column (NaN where missing): the fast path
             floats = values.astype(np.float64, copy=False)
@@ -400,12 +400,15 @@ class StatTable:
         """(sum, count) of each name; an unknown name gets (0.0, 0)."""
         if not len(names):
             return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
-        names = np.asarray(names, dtype=object)
-        index = self._index
-        if index is None:  # built on first use
-            index = self._index = self._build_index()
-        position = index.lookup(names)  # -1: the zeros
+        position = self.index().lookup(np.asarray(names, dtype=object))  # -1: the zeros
         return self.sums[position], self.counts[position]
+
+    def index(self) -> _ObjectNames | _HashedNames:
+        """The name index, built on first use (two threads may both build one: same result)."""
+        index = self._index
+        if index is None:
+            index = self._index = self._build_index()
+        return index
 
     def _build_index(self) -> _ObjectNames | _HashedNames:
         names = np.asarray(self.names, dtype=object)

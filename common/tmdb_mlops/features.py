@@ -223,6 +223,15 @@ class MovieFeaturizer(TransformerMixin, BaseEstimator):
             self._tables = tables
         return tables
 
+    def prepare_lookups(self) -> None:
+        """Build the batch encoder's name indexes now rather than on their first use.
+
+        A server calls this while it loads a model, so the first large batch after a
+        swap does not pay for indexing a million names.
+        """
+        for table in self._stat_tables().values():
+            table.index()
+
     def _build_full_stats(self) -> NameStats:
         stats = NameStats(directors=self.director_stats_, cast=self.cast_stats_,
                           writers=self.writer_stats_, companies=self.company_stats_,

@@ -24,15 +24,7 @@ from itertools import repeat
 from typing import Annotated, Any, Final, Literal
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 from pydantic_core import SchemaValidator, core_schema
 
 from tmdb_mlops.genres import GENRE_NAMES
@@ -208,17 +200,24 @@ class ColumnValidator:
 
     It only ever accepts: ``validate`` returns None for anything it does not take
     as it is (an item that is not an object, an unknown or a missing required
-    field, any invalid value), and the caller validates the request with the
-    model, whose errors are the ones a client sees. Tests hold it to the model:
-    whatever it accepts, the model accepts with the same values.
+    field, any invalid value, any error at all), and the caller validates the
+    request with the model, whose errors are the ones a client sees. Tests hold
+    it to the model: whatever it accepts, the model accepts with the same values.
+
+    A model whose fields cannot be validated one at a time is refused here
+    (``TypeError``; the caller then always uses the model): a model validator or
+    ``model_post_init`` (they see the whole model), a validator that is given the
+    other fields (``info.data``), or an alias (the JSON keys are not the names).
     """
 
     def __init__(self, model: type[BaseModel] = MovieFeatures) -> None:
         schema = model.__pydantic_core_schema__
         fields = schema.get("schema", {})
-        if schema.get("type") != "model" or fields.get("type") != "model-fields":
-            # e.g. a model validator wraps the model schema: only the model can validate
-            raise TypeError(f"{model.__name__}: not a plain model of fields")
+        if schema.get("type") != "model" or fields.get("type") != "model-fields" \
+                or schema.get("post_init") or _has_info_validator(fields) \
+                or any(info.alias or info.validation_alias
+                       for info in model.model_fields.values()):
+            raise TypeError(f"{model.__name__}: its fields cannot be validated one at a time")
         config = schema.get("config")
         self._names = tuple(model.model_fields)
         self._allowed = frozenset(self._names)
@@ -243,15 +242,26 @@ class ColumnValidator:
                 return None
         columns: FieldColumns = {}
         for name in self._names:
-            if name in self._defaults:
+            if name in self._defaults:  # one shared default object: nothing writes to it
                 values = list(map(dict.get, items, repeat(name), repeat(self._defaults[name])))
             else:
                 values = list(map(dict.__getitem__, items, repeat(name)))
             try:
                 columns[name] = self._validators[name].validate_python(values)
-            except ValidationError:
+            except Exception:  # noqa: BLE001 - any doubt is the model's to settle
                 return None
         return columns
+
+
+def _has_info_validator(schema: Any) -> bool:
+    """Whether a core schema holds a function validator that is given the validation info."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "with-info":
+            return True
+        return any(_has_info_validator(value) for value in schema.values())
+    if isinstance(schema, list | tuple):
+        return any(_has_info_validator(value) for value in schema)
+    return False
 
 
 def to_columns(fields: FieldColumns) -> dict[str, np.ndarray]:
@@ -273,6 +283,17 @@ def to_columns(fields: FieldColumns) -> dict[str, np.ndarray]:
                                   dtype=np.float64)
     columns["budget"] = np.array([v or math.nan for v in fields["budget"]], dtype=np.float64)
     return columns
+
+
+def column_records(columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """``to_columns``' cells as one record per film, for the row encoder (small batches).
+
+    An unknown number is NaN here where ``to_record`` writes None; ``cells.number``
+    reads both as missing (tested: the same features, bit for bit).
+    """
+    names = list(columns)
+    rows = zip(*(column.tolist() for column in columns.values()), strict=True)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _objects(cells: list[Any]) -> np.ndarray:

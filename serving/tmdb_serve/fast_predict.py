@@ -20,7 +20,7 @@ from tmdb_mlops import intervals
 from tmdb_mlops.batch_features import RawColumns
 from tmdb_mlops.explain import Explainer, NotExplainable
 from tmdb_mlops.features import featurizer_of
-from tmdb_mlops.inputs import FieldColumns, to_columns
+from tmdb_mlops.inputs import FieldColumns, column_records, to_columns
 from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
 from tmdb_serve.compiled import CompiledForests, compile_forests, probe_rows
 
@@ -173,6 +173,7 @@ class FastPredictor:
 
     def __init__(self, pipeline: Any, interval: Mapping[str, Any] | None = None) -> None:
         featurizer = featurizer_of(pipeline)
+        featurizer.prepare_lookups()  # at load, not on the first large batch
         self._n_features = featurizer.n_features_out_
         self._encode = featurizer.encode_record
         self._encode_many = featurizer.transform
@@ -286,14 +287,12 @@ class FastPredictor:
 
         From ``COLUMNWISE_FROM`` films they reach the encoder as columns
         (``inputs.to_columns``), without a record dict per film in between; fewer
-        go row by row, as the same cells.
+        go row by row, as records of the same cells (``inputs.column_records``).
         """
         columns = to_columns(fields)
         if n >= COLUMNWISE_FROM:
             return self.predict_with_intervals(RawColumns.from_columns(columns, n))
-        names = list(columns)
-        rows = zip(*(column.tolist() for column in columns.values()), strict=True)
-        return self.predict_with_intervals([dict(zip(names, row, strict=True)) for row in rows])
+        return self.predict_with_intervals(column_records(columns))
 
     def predict_with_intervals(
         self, records: Sequence[Mapping[str, Any]] | RawColumns

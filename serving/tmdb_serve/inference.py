@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from pydantic_core import to_json
 
 from tmdb_mlops.errors import PlatformError
 from tmdb_mlops.inputs import FieldColumns, MovieFeatures, to_record
 from tmdb_mlops.predictions import RATING_MAX, RATING_MIN
 from tmdb_serve.metrics import ServiceMetrics
 from tmdb_serve.model_store import ServableModel
-from tmdb_serve.schemas import PredictResponse, batch_response_json
+from tmdb_serve.schemas import PredictResponse
 
 
 def clamp(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -70,3 +71,27 @@ def predict_many(
     bounds = None if low is None or high is None else (low, high, model.fast.coverage)
     return batch_response_json(values, clamped, bounds, version=model.version,
                                source=model.source)
+
+
+def batch_response_json(
+    values: np.ndarray, clamped: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray, float] | None, *, version: str, source: str,
+) -> bytes:
+    """A ``BatchResponse``'s JSON, serialized from plain values (``/predict/batch``).
+
+    The same bytes as validating a ``BatchResponse`` and serializing it (tested),
+    at a third of the cost: validating a thousand predictions, only to write them
+    straight back out, took longer than encoding the films.
+    """
+    if bounds is None:
+        predictions = [{"prediction": value, "clamped": flag, "interval": None}
+                       for value, flag in zip(values.tolist(), clamped.tolist(), strict=True)]
+    else:
+        low, high, coverage = bounds
+        predictions = [
+            {"prediction": value, "clamped": flag,
+             "interval": {"low": lo, "high": hi, "coverage": coverage}}
+            for value, flag, lo, hi in zip(values.tolist(), clamped.tolist(), low.tolist(),
+                                           high.tolist(), strict=True)]
+    return to_json({"predictions": predictions, "model_version": version,
+                    "model_source": source})

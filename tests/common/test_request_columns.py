@@ -27,6 +27,7 @@ from tmdb_mlops.inputs import (
     INPUT_COLUMNS,
     US_CERTIFICATIONS,
     MovieFeatures,
+    column_records,
     field_columns,
     to_columns,
     to_record,
@@ -123,3 +124,14 @@ def test_the_examples_and_a_thousand_films_encode_as_their_records(fitted) -> No
     records = [to_record(movie) for movie in movies]
     assert_bitwise(featurizer.transform(RawColumns.from_columns(to_columns(field_columns(movies)), 1000)),
                    row_by_row(featurizer, records))
+
+
+@HYPOTHESIS
+@given(items=st.lists(ITEM, min_size=1, max_size=10))
+def test_records_of_the_columns_encode_as_to_records_records(fitted, items) -> None:
+    """Small batches go row by row from to_columns' cells (NaN for an unknown number)."""
+    featurizer = fitted[0].steps[0][1]
+    movies = _movies(items)
+    rows = column_records(to_columns(field_columns(movies)))
+    assert_bitwise(row_by_row(featurizer, rows),
+                   row_by_row(featurizer, [to_record(movie) for movie in movies]))

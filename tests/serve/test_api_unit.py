@@ -297,8 +297,20 @@ def test_a_columnwise_batch_answers_as_one_film_at_a_time(
     assert [p["prediction"] for p in batch] == [s["prediction"] for s in single]
     assert [p["clamped"] for p in batch] == [s["clamped"] for s in single]
     for got, one in zip(batch, single, strict=True):
+        # /predict bounds the interval inline and the batch with intervals.bounds: the same
+        # rule, tested equal within 1e-12 (test_fast_predict); the predictions are bitwise.
         assert got["interval"] == pytest.approx(one["interval"], rel=0, abs=1e-12)
     assert len({p["prediction"] for p in batch}) > 10
+
+
+def test_an_invalid_batch_over_the_limit_is_422_not_413(
+    make_client: Callable[..., TestClient], registry: Registry, small_model: SmallModel
+) -> None:
+    register(registry, small_model)
+    client = make_client(max_batch_size=3)
+    response = client.post("/predict/batch", json={"items": [GOOD] * 3 + [{**GOOD, "runtime": 0}]})
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["detail"]] == [["body", "items", 3, "runtime"]]
 
 
 def test_empty_batch_is_422(client: TestClient) -> None:
@@ -592,7 +604,8 @@ def test_a_client_gone_before_its_body_is_a_400_not_a_server_error(
 @pytest.mark.parametrize("with_interval", [True, False])
 def test_the_batch_response_is_the_schemas_own_serialization(with_interval: bool) -> None:
     """/predict/batch writes its JSON from plain values: the bytes BatchResponse would give."""
-    from tmdb_serve.schemas import BatchResponse, batch_response_json
+    from tmdb_serve.inference import batch_response_json
+    from tmdb_serve.schemas import BatchResponse
 
     rng = np.random.default_rng(11)
     raw = np.concatenate([rng.normal(6, 3, 500), [-0.0, 0.0, 10.0, 5e-324, 1 / 3, 9.999999999]])

@@ -166,3 +166,12 @@ def test_the_interval_path_is_thread_safe(fitted) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda r: fast.predict_row(r)[1], records))
     assert got == expected
+
+
+def test_the_batch_encoders_name_indexes_are_built_when_the_predictor_is(fitted) -> None:
+    """At load, off the request path: not by the first large batch after a swap."""
+    pipeline = pickle.loads(pickle.dumps(fitted[0]))
+    tables = pipeline.steps[0][1]._stat_tables().values()
+    assert all(table._index is None for table in tables)
+    FastPredictor(pipeline)
+    assert all(table._index is not None for table in tables)

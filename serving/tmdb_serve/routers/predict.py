@@ -2,8 +2,10 @@
 
 Both are ``RequestRoute``\\ s (``tmdb_serve.routing``): FastAPI documents them
 from ``reads_body`` as if they took a ``MovieFeatures`` / ``BatchRequest`` body
-parameter, and the handlers read and validate the body in one pydantic-core pass
-(``read_json``), with the same 422s FastAPI gives.
+parameter. /predict reads and validates its body in one pydantic-core pass
+(``read_json``); /predict/batch decodes its body once and validates each field of
+its films column-wise (``read_batch``), falling back to ``BatchRequest`` for
+anything it does not accept. Both give the same 422s FastAPI gives.
 """
 
 from __future__ import annotations
@@ -155,8 +157,15 @@ async def read_json(request: Request, model: type[Body_]) -> Body_:
     return parse_json(await read_json_body(request), model)
 
 
+def _column_validator() -> ColumnValidator | None:
+    try:
+        return ColumnValidator(MovieFeatures)
+    except TypeError:  # fields that cannot be validated one at a time: the model does it all
+        return None
+
+
 #: The films of a batch, validated a field at a time by MovieFeatures' own schemas.
-BATCH_FIELDS = ColumnValidator(MovieFeatures)
+BATCH_FIELDS = _column_validator()
 
 
 def batch_items(body: bytes) -> list[Any] | None:
@@ -179,10 +188,11 @@ async def read_batch(request: Request) -> tuple[FieldColumns, int]:
     """A batch's films as field columns, validated column-wise.
 
     Anything the column-wise validator does not take as it is goes through
-    ``BatchRequest`` itself, so an invalid batch gets the model's own 422.
+    ``BatchRequest`` itself (decoding the body a second time), so an invalid batch
+    gets the model's own 422.
     """
     body = await read_json_body(request)
-    items = batch_items(body)
+    items = batch_items(body) if BATCH_FIELDS is not None else None
     fields = BATCH_FIELDS.validate(items) if items is not None else None
     if fields is not None:
         return fields, len(items)
