@@ -221,8 +221,6 @@ class ColumnValidator:
         config = schema.get("config")
         self._names = tuple(model.model_fields)
         self._allowed = frozenset(self._names)
-        self._required = tuple(name for name, info in model.model_fields.items()
-                               if info.is_required())
         self._defaults = {name: info.get_default(call_default_factory=True)
                           for name, info in model.model_fields.items()
                           if not info.is_required()}
@@ -236,17 +234,13 @@ class ColumnValidator:
         if not all(type(item) is dict for item in items) \
                 or not all(map(self._allowed.issuperset, items)):
             return None
-        n = len(items)
-        for name in self._required:
-            if sum(map(dict.__contains__, items, repeat(name))) != n:
-                return None
         columns: FieldColumns = {}
         for name in self._names:
-            if name in self._defaults:  # one shared default object: nothing writes to it
-                values = list(map(dict.get, items, repeat(name), repeat(self._defaults[name])))
-            else:
-                values = list(map(dict.__getitem__, items, repeat(name)))
             try:
+                if name in self._defaults:  # one shared default object: nothing writes to it
+                    values = list(map(dict.get, items, repeat(name), repeat(self._defaults[name])))
+                else:  # a required field: a film without it raises KeyError
+                    values = list(map(dict.__getitem__, items, repeat(name)))
                 columns[name] = self._validators[name].validate_python(values)
             except Exception:  # noqa: BLE001 - any doubt is the model's to settle
                 return None

@@ -15,10 +15,10 @@ from datetime import date
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.common.test_batch_encoder import assert_bitwise, row_by_row
+from tests.common.test_batch_encoder import HYPOTHESIS, assert_bitwise, row_by_row
 from tests.train.synthetic import fitted_synthetic
 from tmdb_mlops.batch_features import RawColumns
 from tmdb_mlops.genres import GENRE_NAMES
@@ -34,10 +34,6 @@ from tmdb_mlops.inputs import (
 )
 
 pytestmark = pytest.mark.unit
-
-HYPOTHESIS = settings(max_examples=60, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow,
-                                             HealthCheck.function_scoped_fixture])
 
 KNOWN = ["Director 1", "Director 2", "Actor 3", "Actor 10", "Writer 4", "Studio 1", "Studio 5"]
 NAME = st.one_of(
