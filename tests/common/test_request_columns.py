@@ -106,8 +106,13 @@ def test_request_columns_encode_as_their_records(fitted, items) -> None:
     movies = _movies(items)
     records = [to_record(movie) for movie in movies]
     single = row_by_row(featurizer, records)
-    batch = featurizer.transform(RawColumns.from_columns(to_columns(field_columns(movies)), len(movies)))
+    columns = to_columns(field_columns(movies))
+    # what str_or_none takes on trust: every object column holds only str or None
+    assert all(type(cell) is str or cell is None for column in columns.values()
+               if column.dtype == object for cell in column)
+    batch = featurizer.transform(RawColumns.from_columns(columns, len(movies), str_or_none=True))
     assert_bitwise(batch, single)
+    assert_bitwise(featurizer.transform(RawColumns.from_columns(columns, len(movies))), single)
     assert_bitwise(featurizer.transform(records), single)
     np.testing.assert_array_equal(model.predict(batch), model.predict(single))
 
@@ -118,7 +123,8 @@ def test_the_examples_and_a_thousand_films_encode_as_their_records(fitted) -> No
     items = [dict(EXAMPLES[i % len(EXAMPLES)], title=f"Film {i}") for i in range(1000)]
     movies = _movies(items)
     records = [to_record(movie) for movie in movies]
-    assert_bitwise(featurizer.transform(RawColumns.from_columns(to_columns(field_columns(movies)), 1000)),
+    columns = to_columns(field_columns(movies))
+    assert_bitwise(featurizer.transform(RawColumns.from_columns(columns, 1000, str_or_none=True)),
                    row_by_row(featurizer, records))
 
 

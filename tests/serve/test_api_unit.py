@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.serve.conftest import unreachable_store
@@ -601,11 +603,24 @@ def test_a_client_gone_before_its_body_is_a_400_not_a_server_error(
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
+def _schema_serialization(values, clamped, low, high, *, coverage, version, source) -> bytes:
+    from tmdb_serve.schemas import BatchResponse
+
+    return BatchResponse.model_validate({
+        "predictions": [
+            {"prediction": float(v), "clamped": bool(c),
+             "interval": {"low": float(lo), "high": float(hi), "coverage": coverage}
+             if low is not None else None}
+            for v, c, lo, hi in zip(values, clamped, low if low is not None else values,
+                                    high if high is not None else values, strict=True)],
+        "model_version": version, "model_source": source,
+    }).model_dump_json().encode()
+
+
 @pytest.mark.parametrize("with_interval", [True, False])
 def test_the_batch_response_is_the_schemas_own_serialization(with_interval: bool) -> None:
     """/predict/batch writes its JSON from plain values: the bytes BatchResponse would give."""
     from tmdb_serve.inference import batch_response_json
-    from tmdb_serve.schemas import BatchResponse
 
     rng = np.random.default_rng(11)
     raw = np.concatenate([rng.normal(6, 3, 500), [-0.0, 0.0, 10.0, 5e-324, 1 / 3, 9.999999999]])
@@ -614,13 +629,27 @@ def test_the_batch_response_is_the_schemas_own_serialization(with_interval: bool
     low, high = values - rng.random(len(values)), values + rng.random(len(values))
     bounds = (low, high, 0.8) if with_interval else None
     got = batch_response_json(values, clamped, bounds, version="v1-abc", source="fallback")
-    expected = BatchResponse.model_validate({
-        "predictions": [
-            {"prediction": float(v), "clamped": bool(c),
-             "interval": {"low": float(lo), "high": float(hi), "coverage": 0.8}
-             if with_interval else None}
-            for v, c, lo, hi in zip(values, clamped, low, high, strict=True)],
-        "model_version": "v1-abc", "model_source": "fallback",
-    }).model_dump_json().encode()
+    expected = _schema_serialization(values, clamped, low if with_interval else None,
+                                     high if with_interval else None, coverage=0.8,
+                                     version="v1-abc", source="fallback")
     assert got == expected
     assert json.loads(got)["predictions"][0]["clamped"] in (True, False)
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(FINITE, st.booleans(), FINITE, FINITE), min_size=1, max_size=8),
+       coverage=FINITE, version=st.text(max_size=12))
+def test_the_batch_response_matches_the_schema_for_any_floats_and_version(
+    rows, coverage: float, version: str
+) -> None:
+    """Every finite float, and any version text (escapes, non-ASCII), written alike."""
+    from tmdb_serve.inference import batch_response_json
+
+    values, clamped, low, high = (np.array(column) for column in zip(*rows, strict=True))
+    got = batch_response_json(values, clamped.astype(bool), (low, high, coverage),
+                              version=version, source="registry")
+    assert got == _schema_serialization(values, clamped, low, high, coverage=coverage,
+                                        version=version, source="registry")

@@ -7,7 +7,8 @@ whose 422 the client gets. These tests draw bodies from valid and hostile values
 (wrong types, bounds, patterns, NaN tokens, dates pydantic reads leniently,
 unknown and missing fields, non-object items, odd top levels) and hold the fast
 path to the model: whatever it accepts, ``BatchRequest`` accepts with the same
-values, of the same types; and valid batches do take the fast path.
+values, of the same types; and valid batches do take the fast path. The fast
+path decodes with orjson: it reads JSON texts as pydantic-core does, or refuses them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 from datetime import date
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import from_json
 
 from tests.common.test_request_columns import ITEM
 from tmdb_mlops.inputs import (
@@ -118,7 +121,9 @@ def test_what_the_fast_path_accepts_the_model_accepts_with_the_same_values(items
     body = json.dumps({"items": items}, allow_nan=True).encode()
     expected = _model_fields(body)
     decoded = batch_items(body)
-    assert decoded is not None
+    if decoded is None:  # NaN, Infinity, 1e400: orjson refuses them, the model answers
+        assert b"NaN" in body or b"Infinity" in body
+        return
     fast = BATCH_FIELDS.validate(decoded)
     if fast is not None:
         assert expected is not None, "the fast path accepted what BatchRequest refuses"
@@ -155,9 +160,97 @@ def test_top_levels_batch_request_refuses_never_reach_the_fast_path(body: bytes)
 ])
 def test_items_batch_request_refuses_are_refused_by_the_fast_path(body: bytes) -> None:
     items = batch_items(body)
-    assert items is not None
-    assert BATCH_FIELDS.validate(items) is None
+    assert items is None or BATCH_FIELDS.validate(items) is None
     assert _model_fields(body) is None
+
+
+# --- the decoder: orjson feeds the fast path, pydantic-core the model ---------------------
+
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**63, 2**64 - 1), st.floats(allow_nan=False),
+    st.text(), st.sampled_from(["\u0000", "\ud83c\udfac", "é", "\\", '"', "2014-03-01"]))
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(max_size=4), inner, max_size=4)),
+    max_leaves=20)
+
+
+def _decoded_alike(text: bytes) -> None:
+    """orjson refuses the text, or reads what pydantic-core reads, types included (but for
+    an integer beyond 64 bits, a float to orjson)."""
+    try:
+        ours = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return
+    assert _same_json(ours, from_json(text))
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    if type(b) is int and not -2**63 <= b < 2**64:
+        # The one difference, refused by every field either way (the test below).
+        return type(a) is float and a == float(b)
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float):
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    return a == b
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=JSON_VALUES, ensure_ascii=st.booleans())
+def test_orjson_reads_json_as_pydantic_core_does(value: Any, ensure_ascii: bool) -> None:
+    # surrogatepass: a lone surrogate written raw is invalid UTF-8, which both must refuse
+    _decoded_alike(json.dumps(value, ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(number=st.from_regex(r"\A-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,25})?([eE][-+]?[0-9]{1,3})?\Z"))
+def test_orjson_reads_number_texts_as_pydantic_core_does(number: str) -> None:
+    _decoded_alike(number.encode())
+    _decoded_alike(f'{{"a": [{number}]}}'.encode())
+
+
+@pytest.mark.parametrize("text", [
+    b'{"a": 1, "a": 2}', b'"\\ud800"', b'"\\udc00x"', b'"\xff"', b'"\xed\xa0\x80"', b"-0",
+    b"-0.0", b"1E400", b"-1e400", b"4.9e-324", b"1e-400", b"[1,]", b'{"a":1,}', b"01",
+    b"1.", b".5", b"+1", b" [1] ", b"[1] x", b"\xef\xbb\xbf[1]", b"nan", b"true ",
+    b'"\t"', b'"a\u0000b"', b"[" * 150 + b"]" * 150,
+])
+def test_orjson_refuses_or_agrees_on_hostile_texts(text: bytes) -> None:
+    _decoded_alike(text)
+
+
+def test_nesting_deeper_than_pydantic_core_reads_is_refused_by_both_paths() -> None:
+    """orjson reads 1,024 levels, pydantic-core 200: no field takes a nested value."""
+    deep = "[" * 300 + "]" * 300
+    assert orjson.loads(deep)
+    with pytest.raises(ValueError, match="recursion limit"):
+        from_json(deep)
+    valid = json.dumps(EXAMPLES[0])[1:-1]
+    for name in INPUT_COLUMNS:
+        body = f'{{"items": [{{{valid}, "{name}": {deep}}}]}}'.encode()
+        assert _model_fields(body) is None, name
+        items = batch_items(body)
+        assert items is not None and BATCH_FIELDS.validate(items) is None, name
+
+
+def test_an_integer_orjson_reads_as_a_float_is_refused_by_the_model_anywhere() -> None:
+    """orjson reads an integer beyond 64 bits as a float, pydantic-core as an int: no
+    field takes either (every number is bounded far below 2**63), so both paths refuse it."""
+    huge = 2**64
+    assert type(orjson.loads(str(huge).encode())) is float
+    valid = json.loads(json.dumps(EXAMPLES[0]))
+    for name in INPUT_COLUMNS:
+        for value in (huge, -huge, [huge]):
+            body = json.dumps({"items": [{**valid, name: value}]}).encode()
+            assert _model_fields(body) is None, name
+            items = batch_items(body)
+            assert items is None or BATCH_FIELDS.validate(items) is None, name
 
 
 def test_a_repeated_key_reads_as_the_model_reads_it() -> None:
