@@ -270,7 +270,10 @@ def to_columns(fields: FieldColumns) -> dict[str, np.ndarray]:
     separator = LIST_SEPARATOR.join
     columns: dict[str, np.ndarray] = {name: _objects(fields[name]) for name in _TEXTS}
     columns["overview"] = _objects([text or None for text in fields["overview"]])
-    columns["release_date"] = _objects(list(map(date.isoformat, fields["release_date"])))
+    dates = fields["release_date"]
+    # Written once per distinct date: a batch's films share their release dates (Fridays).
+    iso = {day: day.isoformat() for day in set(dates)}
+    columns["release_date"] = _objects(list(map(iso.__getitem__, dates)))
     for name in _LISTS:
         columns[name] = _objects([separator(items) if items else None for items in fields[name]])
     columns["runtime"] = np.array([math.nan if v is None else v for v in fields["runtime"]],
