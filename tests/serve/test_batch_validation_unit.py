@@ -220,6 +220,7 @@ def test_orjson_reads_number_texts_as_pydantic_core_does(number: str) -> None:
     b"-0.0", b"1E400", b"-1e400", b"4.9e-324", b"1e-400", b"[1,]", b'{"a":1,}', b"01",
     b"1.", b".5", b"+1", b" [1] ", b"[1] x", b"\xef\xbb\xbf[1]", b"nan", b"true ",
     b'"\t"', b'"a\u0000b"', b"[" * 150 + b"]" * 150,
+    b"[" * 2000 + b"]" * 2000,
 ])
 def test_orjson_refuses_or_agrees_on_hostile_texts(text: bytes) -> None:
     _decoded_alike(text)
