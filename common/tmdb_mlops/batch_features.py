@@ -106,12 +106,16 @@ def _object_cells(values: np.ndarray, missing: np.ndarray) -> Cells:
     return Cells(values, missing, all_str=kind in ("string", "empty"))
 
 
+def _str_cells(values: np.ndarray) -> Cells:
+    """An object column known to hold only str or None: no per-cell type scan."""
+    return Cells(values, np.equal(values, None), all_str=True)
+
+
 def _series_cells(series: pd.Series) -> Cells:
     """A DataFrame column as the featurizer's record path sees it (``astype(object)``)."""
     dtype = series.dtype
-    if isinstance(dtype, pd.StringDtype):  # str or None only: no type scan needed
-        values = series.to_numpy(dtype=object, na_value=None)
-        return Cells(values, np.equal(values, None), all_str=True)
+    if isinstance(dtype, pd.StringDtype):  # str or None only
+        return _str_cells(series.to_numpy(dtype=object, na_value=None))
     if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
         floats = series.to_numpy(dtype=np.float64)
         missing = np.isnan(floats) if dtype.kind == "f" else np.zeros(len(floats), dtype=bool)
@@ -169,7 +173,7 @@ class RawColumns:
                 return None
             values = columns[name]
             if str_or_none and isinstance(values, np.ndarray) and values.dtype == object:
-                return Cells(values, np.equal(values, None), all_str=True)
+                return _str_cells(values)
             return _sequence_cells(values)
 
         return cls(n, cells)
