@@ -603,16 +603,17 @@ def test_a_client_gone_before_its_body_is_a_400_not_a_server_error(
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
-def _schema_serialization(values, clamped, low, high, *, coverage, version, source) -> bytes:
+def _schema_serialization(values, clamped, bounds, *, version, source) -> bytes:
+    """What validating and serializing a ``BatchResponse`` gives: ``batch_response_json``'s
+    arguments, its expected bytes."""
     from tmdb_serve.schemas import BatchResponse
 
+    intervals = [None] * len(values) if bounds is None else [
+        {"low": float(lo), "high": float(hi), "coverage": bounds[2]}
+        for lo, hi in zip(bounds[0], bounds[1], strict=True)]
     return BatchResponse.model_validate({
-        "predictions": [
-            {"prediction": float(v), "clamped": bool(c),
-             "interval": {"low": float(lo), "high": float(hi), "coverage": coverage}
-             if low is not None else None}
-            for v, c, lo, hi in zip(values, clamped, low if low is not None else values,
-                                    high if high is not None else values, strict=True)],
+        "predictions": [{"prediction": float(v), "clamped": bool(c), "interval": interval}
+                        for v, c, interval in zip(values, clamped, intervals, strict=True)],
         "model_version": version, "model_source": source,
     }).model_dump_json().encode()
 
@@ -629,10 +630,8 @@ def test_the_batch_response_is_the_schemas_own_serialization(with_interval: bool
     low, high = values - rng.random(len(values)), values + rng.random(len(values))
     bounds = (low, high, 0.8) if with_interval else None
     got = batch_response_json(values, clamped, bounds, version="v1-abc", source="fallback")
-    expected = _schema_serialization(values, clamped, low if with_interval else None,
-                                     high if with_interval else None, coverage=0.8,
-                                     version="v1-abc", source="fallback")
-    assert got == expected
+    assert got == _schema_serialization(values, clamped, bounds, version="v1-abc",
+                                        source="fallback")
     assert json.loads(got)["predictions"][0]["clamped"] in (True, False)
 
 
@@ -649,7 +648,8 @@ def test_the_batch_response_matches_the_schema_for_any_floats_and_version(
     from tmdb_serve.inference import batch_response_json
 
     values, clamped, low, high = (np.array(column) for column in zip(*rows, strict=True))
-    got = batch_response_json(values, clamped.astype(bool), (low, high, coverage),
-                              version=version, source="registry")
-    assert got == _schema_serialization(values, clamped, low, high, coverage=coverage,
-                                        version=version, source="registry")
+    bounds = (low, high, coverage)
+    got = batch_response_json(values, clamped.astype(bool), bounds, version=version,
+                              source="registry")
+    assert got == _schema_serialization(values, clamped, bounds, version=version,
+                                        source="registry")
